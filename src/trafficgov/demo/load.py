@@ -1,0 +1,36 @@
+"""Load a built demo city into a store: organisations, master data through the import engine, accounts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from trafficgov.accounts import service as accounts
+from trafficgov.accounts.model import Actor, Role
+from trafficgov.imports.service import ImportSummary, import_file
+from trafficgov.store.db import Database
+
+MASTER_KINDS = ("people", "companies", "licences", "vehicles", "employments")
+
+
+def load_city(db: Database, manifest_path: Path, actor: Actor, *, argon2_profile: str = "production", progress_for: Callable[[str], Callable[[int, int], None] | None] | None = None) -> dict[str, ImportSummary]:
+    """Import the city's files in dependency order and create one demo account per role."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    folder = manifest_path.parent
+    files = {k: folder / Path(v).name for k, v in manifest["files"].items()}
+    accounts.load_organisations(db, files["organisations"])
+    summaries = {}
+    for kind in MASTER_KINDS:
+        summaries[kind] = import_file(db, kind, files[kind], actor, progress=progress_for(kind) if progress_for else None)
+    for role, account in manifest["accounts"].items():
+        accounts.create_user(
+            db, account["username"], account["password"], Role(role), display_name=account.get("display_name", ""),
+            org_code=account.get("org_code"), id_number=account.get("id_number"), uscc=account.get("uscc"),
+            profile=argon2_profile,
+        )
+    return summaries
+
+
+def demo_accounts(manifest_path: Path) -> dict[str, dict]:
+    return json.loads(manifest_path.read_text(encoding="utf-8"))["accounts"]

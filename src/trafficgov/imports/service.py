@@ -1,0 +1,421 @@
+"""Use cases: import a file of one kind (validate, quarantine, upsert with history, audit) and export it.
+
+An import is one transaction: a crash leaves the whole file or none of it. Rows stream through in
+chunks, so memory stays bounded; progress is reported by bytes read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from trafficgov.accounts.model import Actor
+from trafficgov.audit import service as audit
+from trafficgov.audit.model import AuditEntry
+from trafficgov.errors import FieldError
+from trafficgov.imports.kinds import ImportKind, get_kind
+from trafficgov.imports.reader import CountingReader, RawRecord, detect_format, read_records
+from trafficgov.imports.store import ImportJobRow, QuarantineRow
+from trafficgov.registry.codetables import code_tables
+from trafficgov.registry.masking import mask_id_number, mask_phone
+from trafficgov.store.db import Database
+
+CHUNK = 5000
+LOOKUP_CHUNK = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportSummary:
+    """导入结果 — the public `--json` summary (kind, read, inserted, updated, unchanged, quarantined)."""
+
+    kind: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    job_id: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("job_id")
+        return data
+
+
+# Progress of jobs running in this process, for the job page: job id -> (bytes done, bytes total).
+_live_progress: dict[int, tuple[int, int]] = {}
+_live_lock = threading.Lock()
+
+
+def live_progress(job_id: int) -> tuple[int, int] | None:
+    with _live_lock:
+        return _live_progress.get(job_id)
+
+
+def _set_progress(job_id: int, done: int, total: int) -> None:
+    with _live_lock:
+        _live_progress[job_id] = (done, total)
+
+
+def create_job(db: Database, kind: str, filename: str, actor: Actor, *, size_bytes: int, encoding: str, at: datetime) -> int:
+    get_kind(kind)
+    file_format = detect_format(filename)
+    with db.transaction() as session:
+        job = ImportJobRow(
+            kind=kind, filename=filename, file_format=file_format, encoding=encoding, status="queued",
+            actor=actor.username, created_at=at, size_bytes=size_bytes,
+        )
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def import_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: str = "utf-8", progress: Progress | None = None, at: datetime | None = None) -> ImportSummary:
+    """trafficgov import — import one CSV/JSONL file of `kind` as `actor`."""
+    at = at or datetime.now(UTC)
+    job_id = create_job(db, kind, path.name, actor, size_bytes=path.stat().st_size, encoding=encoding, at=at)
+    return run_job(db, job_id, path, actor, progress=progress, at=at)
+
+
+def run_job(db: Database, job_id: int, path: Path, actor: Actor, *, progress: Progress | None = None, at: datetime | None = None) -> ImportSummary:
+    """Run a created job over its file; on any error the data rolls back and the job says why."""
+    at = at or datetime.now(UTC)
+    with db.transaction() as session:
+        job = session.get(ImportJobRow, job_id)
+        assert job is not None
+        kind, encoding, file_format = job.kind, job.encoding, job.file_format
+        job.status = "running"
+    total = path.stat().st_size
+
+    def report(done: int) -> None:
+        _set_progress(job_id, done, total)
+        if progress:
+            progress(done, total)
+
+    try:
+        with path.open("rb") as handle, db.transaction() as session:
+            summary = _import_stream(session, get_kind(kind), handle, file_format, encoding, job_id, actor, at, report)
+            audit.append(
+                session,
+                AuditEntry(
+                    actor=actor.username, role=str(actor.role), unit=actor.unit, action="import", entity=kind,
+                    record_key=f"job:{job_id}", purpose=None, at=at, detail=summary.public(),
+                ),
+            )
+            job = session.get(ImportJobRow, job_id)
+            assert job is not None
+            for name, value in summary.public().items():
+                if name != "kind":
+                    setattr(job, name, value)
+            job.status = "done"
+            job.finished_at = datetime.now(UTC)
+    except Exception as exc:
+        with db.transaction() as session:
+            job = session.get(ImportJobRow, job_id)
+            if job is not None:
+                job.status = "failed"
+                job.error = f"{type(exc).__name__}: {exc}"[:2000]
+                job.finished_at = datetime.now(UTC)
+        raise
+    finally:
+        with _live_lock:
+            _live_progress.pop(job_id, None)
+    summary.job_id = job_id
+    return summary
+
+
+def _import_stream(session: Session, kind: ImportKind, handle: BinaryIO, file_format: str, encoding: str, job_id: int, actor: Actor, at: datetime, report: Callable[[int], None]) -> ImportSummary:
+    counter = CountingReader(handle)
+    buffered = io.BufferedReader(counter, buffer_size=1 << 16)
+    summary = ImportSummary(kind=kind.name)
+    seen: dict[tuple, int] = {}
+    seen_unique: dict[str, dict[Any, int]] = {column: {} for column in kind.unique}
+    tables = code_tables()
+    quarantine: list[dict[str, Any]] = []
+    chunk: list[tuple[RawRecord, dict[str, Any]]] = []
+
+    def reject(record: RawRecord, error: FieldError) -> None:
+        quarantine.append({
+            "job_id": job_id, "kind": kind.name, "line_no": record.line_no, "field": error.field,
+            "reason_zh": error.zh, "reason_en": error.en, "raw": record.raw[:4000],
+        })
+        summary.quarantined += 1
+
+    def flush() -> None:
+        if chunk:
+            _write_chunk(session, kind, chunk, summary, reject, at, actor, job_id)
+            chunk.clear()
+        if quarantine:
+            session.execute(insert(QuarantineRow.__table__), quarantine)
+            quarantine.clear()
+        report(counter.count)
+
+    for record in read_records(buffered, file_format, encoding):
+        summary.read += 1
+        if record.error is not None:
+            reject(record, record.error)
+            continue
+        try:
+            row = kind.parse(record.values or {}, tables)
+        except FieldError as error:
+            reject(record, error)
+            continue
+        key = tuple(row[c] for c in kind.key)
+        if key in seen:
+            reject(record, FieldError(
+                ",".join(kind.file_column(c) for c in kind.key),
+                f"与第{seen[key]}行的键重复：{'/'.join(map(str, key))}",
+                f"duplicate key {'/'.join(map(str, key))} (first at line {seen[key]})",
+            ))
+            continue
+        duplicate = None
+        for column in kind.unique:
+            value = row.get(column)
+            if value is not None and value in seen_unique[column]:
+                duplicate = FieldError(column, f"{column} 与第{seen_unique[column][value]}行重复：{value}", f"{column} {value} repeats line {seen_unique[column][value]}")
+                break
+        if duplicate:
+            reject(record, duplicate)
+            continue
+        seen[key] = record.line_no
+        for column in kind.unique:
+            if row.get(column) is not None:
+                seen_unique[column][row[column]] = record.line_no
+        chunk.append((record, row))
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    return summary
+
+
+def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _existing_values(session: Session, table: Table, column: str, values: set) -> set:
+    found: set = set()
+    col = table.c[column]
+    for part in _chunks(sorted(values, key=str)):
+        found.update(session.execute(select(col).where(col.in_(part))).scalars())
+    return found
+
+
+def _write_chunk(session: Session, kind: ImportKind, chunk: list[tuple[RawRecord, dict[str, Any]]], summary: ImportSummary, reject: Callable[[RawRecord, FieldError], None], at: datetime, actor: Actor, job_id: int) -> None:
+    table = kind.table
+    accepted = chunk
+    for reference in kind.references:
+        wanted = {row[reference.column] for _, row in accepted if row.get(reference.column) is not None}
+        if not wanted:
+            continue
+        known: set = set()
+        for target_table, target_column in reference.targets:
+            known |= _existing_values(session, target_table, target_column, wanted - known)
+        kept = []
+        for record, row in accepted:
+            value = row.get(reference.column)
+            if value is not None and value not in known:
+                column = kind.file_column(reference.column)
+                reject(record, FieldError(column, f"{reference.label_zh}不存在：{value}", f"unknown {reference.label_en}: {value}"))
+            else:
+                kept.append((record, row))
+        accepted = kept
+
+    key_cols = [table.c[c] for c in kind.key]
+    existing: dict[tuple, dict[str, Any]] = {}
+    keys = [tuple(row[c] for c in kind.key) for _, row in accepted]
+    for part in _chunks(keys):
+        if len(key_cols) == 1:
+            condition = key_cols[0].in_([k[0] for k in part])
+        else:
+            condition = tuple_(*key_cols).in_(part)
+        for found in session.execute(select(table).where(condition)).mappings():
+            existing[tuple(found[c] for c in kind.key)] = dict(found)
+
+    for column in kind.unique:
+        values = {row[column] for _, row in accepted if row.get(column) is not None}
+        owners: dict[Any, tuple] = {}
+        col = table.c[column]
+        for part in _chunks(sorted(values)):
+            for found in session.execute(select(col, *key_cols).where(col.in_(part))):
+                owners[found[0]] = tuple(found[1:])
+        kept = []
+        for record, row in accepted:
+            key = tuple(row[c] for c in kind.key)
+            owner = owners.get(row.get(column))
+            if owner is not None and owner != key:
+                reject(record, FieldError(column, f"{column} 已属于另一条记录 {'/'.join(map(str, owner))}", f"{column} already belongs to {'/'.join(map(str, owner))}"))
+            else:
+                kept.append((record, row))
+        accepted = kept
+
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for _, row in accepted:
+        key = tuple(row[c] for c in kind.key)
+        current = existing.get(key)
+        if current is None:
+            inserts.append({**row, "updated_at": at})
+            continue
+        # An empty cell never erases a known value.
+        changed = {c: v for c, v in row.items() if v is not None and current.get(c) != v}
+        if not changed:
+            summary.unchanged += 1
+            continue
+        merged = {c: (row[c] if row[c] is not None else current.get(c)) for c in row}
+        updates.append({**merged, "_id": current["id"], "updated_at": at})
+        history.append({
+            "entity": kind.name, "entity_key": "/".join(map(str, key)), "changed_at": at, "actor": actor.username,
+            "source": f"import:{job_id}",
+            "old_values": {c: _jsonable(current.get(c)) for c in changed},
+            "new_values": {c: _jsonable(v) for c, v in changed.items()},
+        })
+    if inserts:
+        session.execute(insert(table), inserts)
+        summary.inserted += len(inserts)
+    if updates:
+        columns = [c for c in updates[0] if c != "_id"]
+        statement = update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        session.connection().execute(statement, updates)
+        summary.updated += len(updates)
+    if history:
+        from trafficgov.registry.store import HistoryRow
+
+        session.execute(insert(HistoryRow.__table__), history)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def export_records(db: Database, kind_name: str, actor: Actor, *, unmasked: bool, at: datetime | None = None) -> Iterator[dict[str, str]]:
+    """Rows of `kind` in its import columns; personal numbers masked unless `unmasked`. Audited."""
+    at = at or datetime.now(UTC)
+    kind = get_kind(kind_name)
+    count = 0
+    with db.transaction() as session:
+        result = session.execute(select(kind.table).order_by(kind.table.c.id)).mappings()
+        for found in result:
+            record = {}
+            for column in kind.columns:
+                value = _text(found.get(kind.table_column(column)))
+                if not unmasked and value:
+                    if column in kind.personal and not _looks_like_uscc(value):
+                        value = mask_id_number(value)
+                    elif column in kind.phones:
+                        value = mask_phone(value)
+                record[column] = value
+            count += 1
+            yield record
+        audit.append(
+            session,
+            AuditEntry(
+                actor=actor.username, role=str(actor.role), unit=actor.unit, action="export", entity=kind.name,
+                record_key=None, purpose=None, at=at, detail={"rows": count, "unmasked": unmasked},
+            ),
+        )
+
+
+def _looks_like_uscc(value: str) -> bool:
+    return len(value) == 18 and not value[:17].isdigit()
+
+
+def write_export(records: Iterable[dict[str, str]], columns: tuple[str, ...], file_format: str, out: io.TextIOBase) -> int:
+    count = 0
+    if file_format == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow(record)
+            count += 1
+    else:
+        for record in records:
+            out.write(json.dumps({k: (v or None) for k, v in record.items()}, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+# ---------------------------------------------------------------- jobs and quarantine, for pages and API
+
+
+@dataclass
+class JobView:
+    id: int
+    kind: str
+    filename: str
+    status: str
+    actor: str
+    created_at: datetime
+    finished_at: datetime | None
+    size_bytes: int
+    bytes_done: int
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    error: str | None
+
+
+def _job_view(row: ImportJobRow) -> JobView:
+    live = live_progress(row.id)
+    done = live[0] if live else (row.size_bytes if row.status == "done" else 0)
+    return JobView(
+        id=row.id, kind=row.kind, filename=row.filename, status=row.status, actor=row.actor,
+        created_at=row.created_at, finished_at=row.finished_at, size_bytes=row.size_bytes, bytes_done=done,
+        read=row.read, inserted=row.inserted, updated=row.updated, unchanged=row.unchanged,
+        quarantined=row.quarantined, error=row.error,
+    )
+
+
+def list_jobs(db: Database, limit: int = 50) -> list[JobView]:
+    with db.transaction() as session:
+        return [_job_view(r) for r in session.scalars(select(ImportJobRow).order_by(ImportJobRow.id.desc()).limit(limit))]
+
+
+def get_job(db: Database, job_id: int) -> JobView:
+    from trafficgov.errors import NotFound
+
+    with db.transaction() as session:
+        row = session.get(ImportJobRow, job_id)
+        if row is None:
+            raise NotFound(str(job_id))
+        return _job_view(row)
+
+
+@dataclass
+class QuarantineView:
+    line_no: int
+    field: str | None
+    reason_zh: str
+    reason_en: str
+    raw: str
+
+
+def list_quarantine(db: Database, job_id: int, *, limit: int = 200, offset: int = 0) -> list[QuarantineView]:
+    get_job(db, job_id)
+    with db.transaction() as session:
+        rows = session.scalars(select(QuarantineRow).where(QuarantineRow.job_id == job_id).order_by(QuarantineRow.line_no).limit(limit).offset(offset))
+        return [QuarantineView(r.line_no, r.field, r.reason_zh, r.reason_en, r.raw) for r in rows]

@@ -1,0 +1,1 @@
+"""存储 — database engine, sessions, tables and Alembic migrations."""
