@@ -91,7 +91,9 @@ def test_standard_uscc_example_is_valid():
     assert uscc_check_char(USCC_EXAMPLE[:17]) == "3"
 
 
-@pytest.mark.parametrize("code", ["91350100M000100Y44", "91350100M000100Y4", "9135010OM000100Y43", "A1350100M000100Y43", ""])
+@pytest.mark.parametrize(
+    "code", ["91350100M000100Y44", "91350100M000100Y4", "9135010OM000100Y43", "A1350100M000100Y43", ""]
+)
 def test_malformed_usccs_are_refused(code):
     with pytest.raises(FieldError) as error:
         validate_uscc(code, field="company_uscc")
@@ -105,7 +107,10 @@ def test_standard_vin_example_is_valid():
     assert vin_check_char(VIN_EXAMPLE) == "4"
 
 
-@pytest.mark.parametrize("vin", ["LVSFKAML5GF423558", "LVSFKAML4GF42355", "LVSFKAMI4GF423558", "OVSFKAML4GF423558", "QVSFKAML4GF423558"])
+@pytest.mark.parametrize(
+    "vin",
+    ["LVSFKAML5GF423558", "LVSFKAML4GF42355", "LVSFKAMI4GF423558", "OVSFKAML4GF423558", "QVSFKAML4GF423558"],
+)
 def test_malformed_vins_are_refused(vin):
     with pytest.raises(FieldError) as error:
         validate_vin(vin)
@@ -114,9 +119,9 @@ def test_malformed_vins_are_refused(vin):
 
 # --- properties ---------------------------------------------------------------------------------
 
-divisions = st.from_regex(r"[1-9][0-9]{5}", fullmatch=True)
+divisions = st.integers(min_value=100000, max_value=999999).map(str)
 births = st.dates(min_value=date(1900, 1, 1), max_value=date(2024, 12, 31))
-sequences = st.from_regex(r"[0-9]{3}", fullmatch=True)
+sequences = st.integers(min_value=0, max_value=999).map("{:03d}".format)
 
 
 @st.composite
@@ -127,7 +132,7 @@ def resident_ids(draw):
 
 @st.composite
 def usccs(draw):
-    first17 = draw(st.from_regex(r"[0-9]{8}", fullmatch=True)) + "".join(
+    first17 = draw(st.integers(min_value=0, max_value=99_999_999).map("{:08d}".format)) + "".join(
         draw(st.lists(st.sampled_from(USCC_ALPHABET), min_size=9, max_size=9))
     )
     return first17 + uscc_check_char(first17)
@@ -148,7 +153,7 @@ def one_change(draw, valid, alphabet):
     return number, position, number[:position] + replacement + number[position + 1 :]
 
 
-@settings(max_examples=200)
+@settings(max_examples=100, deadline=None)
 @given(resident_ids())
 def test_generated_resident_ids_round_trip(number):
     parsed = parse_id_number(number)
@@ -157,33 +162,33 @@ def test_generated_resident_ids_round_trip(number):
     assert parse_id_number(parsed.number) == parsed
 
 
-@settings(max_examples=300)
+@settings(max_examples=150, deadline=None)
 @given(one_change(resident_ids(), "0123456789X"))
 def test_resident_id_with_any_one_character_changed_is_refused(case):
     _, _, changed = case
     assert not is_resident_id(changed)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100, deadline=None)
 @given(usccs())
 def test_generated_usccs_round_trip(code):
     assert validate_uscc(code) == code
 
 
-@settings(max_examples=300)
+@settings(max_examples=150, deadline=None)
 @given(one_change(usccs(), USCC_ALPHABET))
 def test_uscc_with_any_one_character_changed_is_refused(case):
     _, _, changed = case
     assert not is_uscc(changed)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100, deadline=None)
 @given(vins())
 def test_generated_vins_round_trip(vin):
     assert validate_vin(vin) == vin
 
 
-@settings(max_examples=300)
+@settings(max_examples=150, deadline=None)
 @given(one_change(vins(), VIN_ALPHABET))
 def test_vin_with_one_character_changed_to_a_different_value_is_refused(case):
     vin, position, changed = case

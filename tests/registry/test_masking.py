@@ -30,7 +30,9 @@ def test_mobile_phone_keeps_first_three_and_last_four():
     assert mask_phone("12345") == "***45"
 
 
-@pytest.mark.parametrize(("name", "masked"), [("张三", "张*"), ("张小三", "张*三"), ("欧阳小锋", "欧**锋"), ("张", "张"), ("", "")])
+@pytest.mark.parametrize(
+    ("name", "masked"), [("张三", "张*"), ("张小三", "张*三"), ("欧阳小锋", "欧**锋"), ("张", "张"), ("", "")]
+)
 def test_name_keeps_its_first_character(name, masked):
     assert mask_name(name) == masked
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -82,6 +83,16 @@ _log = AuditLogRow.__table__
 _head = AuditHeadRow.__table__
 _checkpoints = AuditCheckpointRow.__table__
 
+# Built once: append runs on every audited request, and building a statement costs more than running it.
+_ADVANCE_HEAD = (
+    update(_head)
+    .where(_head.c.id == HEAD_ID)
+    .values(seq=_head.c.seq + bindparam("step", type_=Integer))
+    .returning(_head.c.seq, _head.c.hash)
+)
+_SET_HEAD_HASH = update(_head).where(_head.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+_INSERT_ROW = insert(_log)
+
 LOG_COLUMNS = (
     _log.c.seq,
     _log.c.at,
@@ -122,19 +133,14 @@ def advance_head(session: Session, count: int) -> tuple[int, str] | None:
     locks the head row like SELECT ... FOR UPDATE (concurrent appenders wait for our commit and then
     see our head); on SQLite it takes the database's write lock before a stale snapshot can be read.
     """
-    row = session.execute(
-        update(_head)
-        .where(_head.c.id == HEAD_ID)
-        .values(seq=_head.c.seq + count)
-        .returning(_head.c.seq, _head.c.hash)
-    ).first()
+    row = session.execute(_ADVANCE_HEAD, {"step": count}).first()
     if row is None:
         return None
     return row.seq - count, row.hash
 
 
 def set_head_hash(session: Session, head_hash: str) -> None:
-    session.execute(update(_head).where(_head.c.id == HEAD_ID).values(hash=head_hash))
+    session.execute(_SET_HEAD_HASH, {"new_hash": head_hash})
 
 
 def create_head(session: Session, seq: int, head_hash: str) -> None:
@@ -156,7 +162,7 @@ def get_head(session: Session) -> tuple[int, str] | None:
 
 
 def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(insert(_log), list(rows))
+    session.execute(_INSERT_ROW, rows[0]) if len(rows) == 1 else session.execute(_INSERT_ROW, list(rows))
 
 
 def last_row(session: Session) -> tuple[int, str] | None:

@@ -76,3 +76,9 @@ STAFF_TITLES: dict[str, str] = {
     "command": "指挥中心值班员",
     "admin": "系统管理员",
 }
+
+# Holders of foreign passports, written as in the passport (surname first).
+FOREIGN_NAMES = (
+    "KIM MINJUN", "LEE SEOYEON", "PARK JIHOON", "TANAKA HIROSHI", "SATO YUKI", "SMITH JOHN",
+    "MILLER ANNA", "NGUYEN VAN AN", "IVANOV SERGEI", "MULLER THOMAS", "GARCIA MARIA", "KHAN AHMED",
+)

@@ -18,7 +18,7 @@ def text(values: dict[str, Any], name: str, *, required: bool = False, max_lengt
         return None
     if not isinstance(value, str):
         raise FieldError(name, f"字段 {name} 应为字符串（代码请加引号，如 \"02\"）", f"field {name} must be a string (quote codes, e.g. \"02\")")
-    value = unicodedata.normalize("NFKC", value).strip()
+    value = value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
     if len(value) > max_length:
         raise FieldError(name, f"字段 {name} 超过{max_length}个字符", f"field {name} is longer than {max_length} characters")
     return value or None
@@ -31,7 +31,7 @@ def integer(values: dict[str, Any], name: str, *, minimum: int = 0, maximum: int
     if isinstance(value, bool):
         raise FieldError(name, f"字段 {name} 应为整数", f"field {name} must be an integer")
     if isinstance(value, str):
-        value = unicodedata.normalize("NFKC", value).strip()
+        value = value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
         if not value.lstrip("-").isdigit():
             raise FieldError(name, f"字段 {name} 应为整数：{value}", f"field {name} must be an integer: {value!r}")
         value = int(value)

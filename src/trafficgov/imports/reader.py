@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from trafficgov.errors import FieldError
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
 ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "gb18030": "gb18030", "gbk": "gb18030"}
 
 
@@ -94,7 +96,7 @@ def read_csv(stream: BinaryIO, encoding: str = "utf-8") -> Iterator[RawRecord]:
         if not row or all(not cell.strip() for cell in row):
             continue
         raw = ",".join(row)
-        if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        if _SURROGATE.search(raw):
             yield _bad_encoding(line_no, raw, encoding)
             continue
         if len(row) != len(columns):
@@ -113,7 +115,7 @@ def read_jsonl(stream: BinaryIO, encoding: str = "utf-8") -> Iterator[RawRecord]
     for line_no, line in enumerate(text, start=1):
         if not line.strip():
             continue
-        if any("\udc80" <= ch <= "\udcff" for ch in line):
+        if _SURROGATE.search(line):
             yield _bad_encoding(line_no, line.rstrip("\n"), encoding)
             continue
         try:

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc as stdnum_uscc
@@ -38,6 +39,8 @@ _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 
 def normalise(value: str) -> str:
     """Full-width to half-width (NFKC), upper case, no spaces: how other systems' codes really arrive."""
+    if value.isascii() and value.isalnum():
+        return value.upper()
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
 
 
@@ -53,8 +56,7 @@ class ResidentId:
 
 def id_check_digit(first17: str) -> str:
     """GB 11643 check character of the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK[total % 11]
+    return ID_CHECK[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
 
 
 def upgrade_id15(number15: str) -> str:
@@ -104,8 +106,7 @@ def validate_uscc(value: str, field: str = "uscc") -> str:
 
 def vin_check_char(vin: str) -> str:
     """GB 16735 check character (position 9) of a 17-character VIN."""
-    total = sum(VIN_VALUES[c] * w for c, w in zip(vin, VIN_WEIGHTS, strict=True))
-    remainder = total % 11
+    remainder = sum(map(mul, map(VIN_VALUES.__getitem__, vin), VIN_WEIGHTS)) % 11
     return "X" if remainder == 10 else str(remainder)
 
 

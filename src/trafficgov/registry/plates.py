@@ -38,7 +38,9 @@ def validate_plate(
     tables = tables if tables is not None else code_tables()
     entry = tables.plate_types.get(plate_type)
     if entry is None:
-        raise FieldError("plate_type", f"号牌种类代码无效：{plate_type}", f"unknown plate type code: {plate_type!r}")
+        raise FieldError(
+            "plate_type", f"号牌种类代码无效：{plate_type}", f"unknown plate type code: {plate_type!r}"
+        )
     plate = normalise_plate(plate_number) if isinstance(plate_number, str) else ""
     if not entry.matches(plate, as_of):
         raise FieldError(

@@ -17,7 +17,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
 
 from trafficgov.errors import FieldError
-from trafficgov.registry.codetables import DATA_DIR, CodeTableError, CodeTables, VehicleType, code_tables
+from trafficgov.registry.codetables import (
+    DATA_DIR,
+    YAML_LOADER,
+    CodeTableError,
+    CodeTables,
+    VehicleType,
+    code_tables,
+)
 
 VEHICLE_SETS_FILE = DATA_DIR / "vehicle_sets.yaml"
 KEY_VEHICLE = "key_vehicle"
@@ -43,7 +50,13 @@ class Condition(_Strict):
             raise ValueError("a condition must name use_natures, vehicle_types, families or sizes")
         return self
 
-    def holds(self, type_code: str | None, vehicle_type: VehicleType | None, use_nature: str | None, mass_kg: int | None) -> bool:
+    def holds(
+        self,
+        type_code: str | None,
+        vehicle_type: VehicleType | None,
+        use_nature: str | None,
+        mass_kg: int | None,
+    ) -> bool:
         if self.use_natures is not None and use_nature not in self.use_natures:
             return False
         if self.vehicle_types is not None and type_code not in self.vehicle_types:
@@ -76,9 +89,13 @@ class Fallback(_Strict):
             return False
         if self.min_total_mass_kg is not None and (mass_kg is None or mass_kg < self.min_total_mass_kg):
             return False
-        if self.min_rated_passengers is not None and (passengers is None or passengers < self.min_rated_passengers):
+        if self.min_rated_passengers is not None and (
+            passengers is None or passengers < self.min_rated_passengers
+        ):
             return False
-        return self.max_rated_passengers is None or passengers is None or passengers <= self.max_rated_passengers
+        return (
+            self.max_rated_passengers is None or passengers is None or passengers <= self.max_rated_passengers
+        )
 
 
 class Member(_Strict):
@@ -206,7 +223,7 @@ def load_vehicle_sets(path: Path | None = None, tables: CodeTables | None = None
     path = VEHICLE_SETS_FILE if path is None else Path(path)
     tables = tables if tables is not None else code_tables()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         parsed = VehicleSetsFile.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError) as error:
         raise CodeTableError(f"{path}: {error}") from None
@@ -221,7 +238,11 @@ def vehicle_sets() -> VehicleSets:
 
 
 def _vehicle(
-    sets: VehicleSets, vehicle_type: str | None, use_nature: str | None, mass_kg: int | None, passengers: int | None
+    sets: VehicleSets,
+    vehicle_type: str | None,
+    use_nature: str | None,
+    mass_kg: int | None,
+    passengers: int | None,
 ) -> tuple[str | None, VehicleType | None, str | None]:
     tables = sets.tables
     type_code = vehicle_type or None
@@ -231,9 +252,15 @@ def _vehicle(
     if use is not None:
         tables.require("use_natures", use, "use_nature")
     if mass_kg is not None and mass_kg < 0:
-        raise FieldError("max_total_mass_kg", f"总质量不能为负数：{mass_kg}", f"total mass cannot be negative: {mass_kg}")
+        raise FieldError(
+            "max_total_mass_kg", f"总质量不能为负数：{mass_kg}", f"total mass cannot be negative: {mass_kg}"
+        )
     if passengers is not None and passengers < 0:
-        raise FieldError("rated_passengers", f"核定载客人数不能为负数：{passengers}", f"rated passengers cannot be negative: {passengers}")
+        raise FieldError(
+            "rated_passengers",
+            f"核定载客人数不能为负数：{passengers}",
+            f"rated passengers cannot be negative: {passengers}",
+        )
     return type_code, tables.vehicle_types.get(type_code) if type_code else None, use
 
 
@@ -253,7 +280,11 @@ def _members(
     fallback_ok = type_code is None or type_code in vehicle_set.fallback_types
     found = []
     for member in vehicle_set.rule_at(as_of).members:
-        if member.max_route_class is not None and route_class is not None and route_class > member.max_route_class:
+        if (
+            member.max_route_class is not None
+            and route_class is not None
+            and route_class > member.max_route_class
+        ):
             continue
         if any(c.holds(type_code, type_entry, use, mass_kg) for c in member.any_of) or (
             fallback_ok and member.fallback is not None and member.fallback.holds(use, mass_kg, passengers)
@@ -276,7 +307,9 @@ def key_vehicle_reasons(
     Returns member codes in data order (school_bus, medium_or_larger_passenger, medium_or_larger_truck,
     dangerous_articles); an empty list means the vehicle is none of them. Unknown codes raise FieldError.
     """
-    return _members(KEY_VEHICLE, vehicle_type, use_nature, max_total_mass_kg, rated_passengers, None, as_of, sets)
+    return _members(
+        KEY_VEHICLE, vehicle_type, use_nature, max_total_mass_kg, rated_passengers, None, as_of, sets
+    )
 
 
 def is_key_vehicle(
@@ -289,7 +322,11 @@ def is_key_vehicle(
     sets: VehicleSets | None = None,
 ) -> bool:
     """Whether Order 163's stricter grading for 校车、中型以上载客载货汽车、危险物品运输车辆 applies."""
-    return bool(key_vehicle_reasons(vehicle_type, use_nature, max_total_mass_kg, rated_passengers, as_of=as_of, sets=sets))
+    return bool(
+        key_vehicle_reasons(
+            vehicle_type, use_nature, max_total_mass_kg, rated_passengers, as_of=as_of, sets=sets
+        )
+    )
 
 
 def two_passenger_one_danger_one_freight(
@@ -306,7 +343,16 @@ def two_passenger_one_danger_one_freight(
     Members: dangerous_goods, tourist_charter_bus, route_bus_class3_plus, heavy_freight. `route_class`
     (1-4) is the licensed route class of a 班线 bus where the caller knows it.
     """
-    found = _members(TWO_PASSENGER_ONE_DANGER_ONE_FREIGHT, vehicle_type, use_nature, max_total_mass_kg, None, route_class, as_of, sets)
+    found = _members(
+        TWO_PASSENGER_ONE_DANGER_ONE_FREIGHT,
+        vehicle_type,
+        use_nature,
+        max_total_mass_kg,
+        None,
+        route_class,
+        as_of,
+        sets,
+    )
     return found[0] if found else None
 
 

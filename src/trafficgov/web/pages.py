@@ -1,4 +1,8 @@
-"""Chinese pages shared by every role: log in, log out, home (each role lands on its own page)."""
+"""Chinese pages shared by every role: log in, log out, home (each role lands on its own page).
+
+The pages of each area live in `pages_*.py` routers that this router includes, so that app.py mounts
+one router for all pages.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from trafficgov.accounts.api import login
 from trafficgov.accounts.guard import SESSION_KEY, public, require
-from trafficgov.accounts.model import LABELS_ZH, Actor
+from trafficgov.accounts.model import Actor
 from trafficgov.accounts.policy import role_policy
 from trafficgov.accounts.tokens import issue_token
+from trafficgov.web.pages_common import PageRoute, render, safe_next
 
-router = APIRouter(include_in_schema=False)
+__all__ = ["render", "router"]
 
-
-def render(request: Request, template: str, actor: Actor | None, status_code: int = 200, **context):
-    return request.app.state.templates.TemplateResponse(
-        request, template, {"actor": actor, "role_labels": LABELS_ZH, **context}, status_code=status_code
-    )
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/", caller: Actor | None = Depends(public())):
-    return render(request, "login.html", None, next=next if next.startswith("/") else "/")
+    return render(request, "login.html", None, next=safe_next(next) or "/", caller=caller)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -40,9 +41,11 @@ def login_submit(
     try:
         actor = login(request, username, password)
     except HTTPException as exc:
-        return render(request, "login.html", None, status_code=exc.status_code, error=exc.detail["reason_zh"], username=username, next=next)
+        return render(request, "login.html", None, status_code=exc.status_code, error=exc.detail["reason_zh"], username=username, next=safe_next(next) or "/")
     request.session[SESSION_KEY] = issue_token(request.app.state.token_key, actor, datetime.now(UTC))
-    target = next if next.startswith("/") and next not in ("/", "/login") else role_policy(actor.role).home
+    target = safe_next(next)
+    if target in (None, "/", "/login"):
+        target = role_policy(actor.role).home
     return RedirectResponse(target, status_code=303)
 
 
@@ -60,3 +63,13 @@ def home(request: Request, actor: Actor = Depends(require(page=True))):
 @router.get("/health", response_class=HTMLResponse)
 def health(caller: Actor | None = Depends(public())):
     return HTMLResponse("ok")
+
+
+def _include_areas() -> None:
+    from trafficgov.web import pages_audit, pages_me, pages_records, pages_work
+
+    for area in (pages_me, pages_records, pages_work, pages_audit):
+        router.include_router(area.router)
+
+
+_include_areas()

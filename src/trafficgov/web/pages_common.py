@@ -1,0 +1,164 @@
+"""What every Chinese page shares: rendering with the role's nav bar, date formats, masking of free text."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from collections.abc import Callable, Coroutine
+
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
+
+from trafficgov.accounts.guard import actor_from_request
+from trafficgov.accounts.model import LABELS_ZH, Actor, Role
+from trafficgov.accounts.policy import role_policy
+from trafficgov.registry.codetables import code_tables
+from trafficgov.registry.masking import mask_id_number, mask_phone
+
+# Pages show times as the bureau reads them (Beijing time); the store keeps UTC.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+SEARCH = ("/search", "综合查询")
+CORRECTIONS = ("/corrections", "更正申请")
+IMPORTS = ("/imports", "数据导入")
+AUDIT = ("/audit", "审计日志")
+
+NAV: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.CITIZEN: (("/me", "我的信息"),),
+    Role.COMPANY: (("/me", "本单位信息"),),
+    Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS),
+    Role.OFFICER: (SEARCH,),
+    Role.LEGAL_REVIEWER: (SEARCH,),
+    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS),
+    Role.PARTNER: (("/partner", "协作部门"),),
+    Role.COMMAND: (SEARCH,),
+    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS),
+}
+
+
+def nav_for(actor: Actor | None, path: str = "") -> list[dict[str, Any]]:
+    """The role's nav bar, the current section marked."""
+    if actor is None:
+        return []
+    return [{"href": href, "label": label, "current": path == href or path.startswith(href + "/")} for href, label in NAV[Role(actor.role)]]
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def fmt_time(value: datetime | None) -> str:
+    """A stored (UTC) time in Beijing time, to the minute."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_bytes(value: int | None) -> str:
+    size = float(value or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def purposes() -> list[tuple[str, str]]:
+    """查询事由 choices: (code, Chinese label)."""
+    return [(code, entry.label_zh) for code, entry in code_tables().query_purposes.items()]
+
+
+def set_label(code: str | None) -> str:
+    """The Chinese label of a vehicle-set member (重点车辆 / 两客一危一货 reasons)."""
+    from trafficgov.registry.vehicle_sets import vehicle_sets
+
+    return vehicle_sets().labels_zh.get(code, code) if code else ""
+
+
+def plate_color(plate_type: str) -> str:
+    """号牌底色 of a plate type (blue, yellow, gradient_green …), for the plate's look on a page."""
+    entry = code_tables().plate_types.get(plate_type)
+    return entry.color if entry is not None else "unknown"
+
+
+def purpose_label(code: str | None) -> str:
+    return code_tables().label("query_purposes", code) if code else "—"
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def mask_text(actor: Actor, text: str | None) -> str | None:
+    """Mask resident ID and mobile numbers inside free text (a quarantined raw line, an audit key)
+    unless the role may see them in clear (accounts/data/roles.yaml)."""
+    if text is None:
+        return None
+    unmasked = set(role_policy(actor.role).unmasked)
+    if "id_number" not in unmasked:
+        text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()) or "", text)
+    if "phone" not in unmasked:
+        text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()) or "", text)
+    return text
+
+
+def is_masked(value: str | None) -> bool:
+    return bool(value) and "*" in value  # type: ignore[operator]
+
+
+def install_globals(request: Request) -> None:
+    """Give the app's Jinja environment the helpers the templates use (PageRoute calls it first).
+
+    The environment belongs to the app (app.py builds it); registering here keeps app.py free of
+    page details, and error.html (rendered by app.py's handlers) then gets the nav bar too.
+    """
+    env = request.app.state.templates.env
+    if "nav_for" not in env.globals:
+        env.globals.update(
+            nav_for=nav_for, role_labels=LABELS_ZH, fmt_date=fmt_date, fmt_time=fmt_time, fmt_bytes=fmt_bytes,
+            purpose_label=purpose_label, is_masked=is_masked, set_label=set_label, plate_color=plate_color,
+        )
+
+
+def render(request: Request, template: str, actor: Actor | None, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any):
+    install_globals(request)
+    return request.app.state.templates.TemplateResponse(
+        request, template, {"actor": actor, "role_labels": LABELS_ZH, **context}, status_code=status_code, headers=headers
+    )
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to go back to after login; anything that could leave the site is dropped."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+class PageRoute(APIRoute):
+    """A page route: an HTTPException (a wrong role, a rate limit) becomes the Chinese error page.
+
+    app.py turns domain errors into pages; the guard's own 403 is an HTTPException, which FastAPI
+    would answer with JSON, so page routers catch it here.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            install_globals(request)
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                detail = exc.detail if isinstance(exc.detail, dict) else {"reason_zh": str(exc.detail), "reason_en": str(exc.detail)}
+                actor = getattr(request.state, "actor", None) or actor_from_request(request)
+                return render(request, "error.html", actor, status_code=exc.status_code, status=exc.status_code, detail=detail, headers=exc.headers)
+
+        return page_handler
