@@ -27,7 +27,22 @@ def declared_roles(route: APIRoute):
 
 
 def api_routes(app) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    """Every APIRoute of the app, through FastAPI's included-router wrappers (prefixes already applied)."""
+    found: list[APIRoute] = []
+
+    def walk(routes, prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route if not prefix else _prefixed(route, prefix))
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes, prefix + (route.include_context.prefix or ""))
+
+    walk(app.routes, "")
+    return found
+
+
+def _prefixed(route: APIRoute, prefix: str) -> APIRoute:
+    raise AssertionError(f"include_router(prefix=...) is not used in this app: {prefix}{route.path}")
 
 
 def sample_path(path: str, samples: dict[str, str]) -> str:

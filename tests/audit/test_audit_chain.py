@@ -105,6 +105,53 @@ def test_detail_survives_a_json_round_trip_with_the_same_hash(detail):
     assert entry_hash(GENESIS, 7, reloaded) == entry_hash(GENESIS, 7, entry)
 
 
+_TEXT = st.text(max_size=20)
+_OPTIONAL = st.one_of(st.none(), _TEXT)
+
+
+@given(
+    actor=_TEXT.filter(bool),
+    role=_TEXT.filter(bool),
+    unit=_OPTIONAL,
+    entity=_TEXT.filter(bool),
+    record_key=_OPTIONAL,
+    purpose=_OPTIONAL,
+    micros=st.integers(min_value=0, max_value=10**12),
+    detail=st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), _TEXT, st.none()), max_size=4),
+)
+def test_hand_written_canonical_form_equals_sorted_key_json(
+    actor, role, unit, entity, record_key, purpose, micros, detail
+):
+    e = AuditEntry(
+        actor=actor,
+        role=role,
+        unit=unit,
+        action="read",
+        entity=entity,
+        record_key=record_key,
+        purpose=purpose,
+        at=datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros),
+        detail=detail,
+    )
+    expected = json.dumps(
+        {
+            "actor": actor,
+            "role": role,
+            "unit": unit,
+            "action": "read",
+            "entity": entity,
+            "record_key": record_key,
+            "purpose": purpose,
+            "at": format_time(e.at),
+            "detail": detail,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert canonical_entry(e) == expected
+
+
 def test_head_signature_depends_on_key_head_and_kind():
     signature = sign_head(KEY, 100, "a" * 64)
     assert signature_valid(KEY, 100, "a" * 64, signature)

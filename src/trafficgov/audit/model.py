@@ -72,7 +72,11 @@ class AuditEntry:
                 raise ValueError(f"AuditEntry.{name} must not be empty")
         for name, limit in FIELD_LIMITS.items():
             value = getattr(self, name)
-            if value is not None and len(value) > limit:
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise TypeError(f"AuditEntry.{name} must be a string, got {type(value).__name__}")
+            if len(value) > limit:
                 raise ValueError(f"AuditEntry.{name} longer than {limit} characters")
         if not isinstance(self.detail, dict):
             raise TypeError("AuditEntry.detail must be a dict")

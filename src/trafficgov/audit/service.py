@@ -18,7 +18,15 @@ import yaml
 from sqlalchemy.orm import Session
 
 from trafficgov.audit import store
-from trafficgov.audit.chain import GENESIS, canonical_detail, entry_hash, sign_head, signature_valid
+from trafficgov.audit.chain import (
+    GENESIS,
+    canonical_detail,
+    canonical_fields,
+    chain_hash,
+    format_time,
+    sign_head,
+    signature_valid,
+)
 from trafficgov.audit.model import (
     CHECKPOINT_KINDS,
     AuditEntry,
@@ -82,8 +90,23 @@ def append_many(session: Session, entries: Iterable[AuditEntry]) -> int:
     if not entries:
         head = store.get_head(session)
         return head[0] if head else 0
-    # Serialise before taking the lock: a detail that is not JSON fails here, holding nothing.
+    # Serialise before taking the lock (a detail that is not JSON fails here, holding nothing) and so
+    # that the lock is held only for the hashing itself.
     details = [canonical_detail(entry.detail) for entry in entries]
+    canonicals = [
+        canonical_fields(
+            action=entry.action,
+            actor=entry.actor,
+            at=format_time(entry.at),
+            detail=detail,
+            entity=entry.entity,
+            purpose=entry.purpose,
+            record_key=entry.record_key,
+            role=entry.role,
+            unit=entry.unit,
+        )
+        for entry, detail in zip(entries, details, strict=True)
+    ]
     start = store.advance_head(session, len(entries))
     if start is None:
         # First append ever (or a head row lost): start from the last row, else from genesis.
@@ -93,9 +116,9 @@ def append_many(session: Session, entries: Iterable[AuditEntry]) -> int:
         assert start is not None
     seq, prev = start
     rows = []
-    for entry, detail in zip(entries, details, strict=True):
+    for entry, detail, canonical in zip(entries, details, canonicals, strict=True):
         seq += 1
-        digest = entry_hash(prev, seq, entry)
+        digest = chain_hash(prev, seq, canonical)
         rows.append(
             {
                 "seq": seq,
@@ -154,17 +177,22 @@ class _Walk:
     sealed_rows: set[int] = field(default_factory=set)
 
 
-def _entry_of(row: Any) -> AuditEntry:
-    return AuditEntry(
-        actor=row.actor,
-        role=row.role,
-        unit=row.unit,
-        action=row.action,
-        entity=row.entity,
-        record_key=row.record_key,
-        purpose=row.purpose,
-        at=store.utc(row.at),
-        detail=json.loads(row.detail),
+def _row_hash(row: Any) -> str:
+    """Recompute a stored row's hash from its columns (the detail as stored, without parsing it)."""
+    return chain_hash(
+        row.prev_hash,
+        row.seq,
+        canonical_fields(
+            action=row.action,
+            actor=row.actor,
+            at=format_time(store.utc(row.at)),
+            detail=row.detail,
+            entity=row.entity,
+            purpose=row.purpose,
+            record_key=row.record_key,
+            role=row.role,
+            unit=row.unit,
+        ),
     )
 
 
@@ -211,7 +239,7 @@ def _walk(
                 f"第 {seq} 条与前一条的链接不符（前一条或本条被替换）",
             )
         try:
-            computed = entry_hash(row.prev_hash, seq, _entry_of(row))
+            computed = _row_hash(row)
         except (ValueError, TypeError) as error:
             computed = None
             problems.add(f"row {seq} cannot be read ({error})", f"第 {seq} 条无法解析（{error}）")

@@ -409,6 +409,16 @@ def _cumulative(weights: list[float] | tuple[float, ...]) -> list[float]:
     return out
 
 
+def _below(rng: Random, n: int) -> int:
+    """A uniform integer in [0, n): Random.randrange's speed matters at a million people."""
+    return int(rng.random() * n)
+
+
+def _between(rng: Random, low: int, high: int) -> int:
+    """A uniform integer in [low, high]."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 def _poisson(rng: Random, lam: float) -> int:
     """Knuth's method; fine for the small means used here."""
     limit, k, p = math.exp(-lam), 0, rng.random()
@@ -798,25 +808,25 @@ class _Builder:
             if n == len(kinds):
                 kind, classes = "checkpoint", ("expressway",)
             pool = [e for cls in classes for e in by_class[cls]]
-            edge = pool[rng.randrange(len(pool))]
+            edge = pool[_below(rng, len(pool))]
             a, b = self.nodes[edge["from"]], self.nodes[edge["to"]]
             t = rng.uniform(0.15, 0.85)
             lon, lat = a["lon"] + (b["lon"] - a["lon"]) * t, a["lat"] + (b["lat"] - a["lat"]) * t
             forward = rng.random() < 0.5
             direction = ("EB" if forward else "WB") if edge["axis"] == "EW" else ("NB" if forward else "SB")
-            installed = (rng.randint(first_install, self.start_ord - 1) if rng.random() < 0.85
-                         else rng.randint(self.start_ord, self.as_of_ord - 60))
+            installed = (_between(rng, first_install, self.start_ord - 1) if rng.random() < 0.85
+                         else _between(rng, self.start_ord, self.as_of_ord - 60))
             roll = rng.random()
             if roll < 0.05:
                 published = ""  # planted: never published
             elif roll < 0.10:
-                published = self.iso(installed + rng.randint(30, 200))  # planted: published after first use
+                published = self.iso(installed + _between(rng, 30, 200))  # planted: published after first use
             else:
-                published = self.iso(installed - rng.randint(5, 30))
+                published = self.iso(installed - _between(rng, 5, 30))
             if rng.random() < 0.08:
-                certified = self.as_of_ord - rng.randint(10, 300)  # planted: certification lapsed
+                certified = self.as_of_ord - _between(rng, 10, 300)  # planted: certification lapsed
             else:
-                certified = self.as_of_ord + rng.randint(1, 365)
+                certified = self.as_of_ord + _between(rng, 1, 365)
             camera_id = f"{edge['district']}0000132{n + 1:07d}"
             out.write((camera_id, kind, f"{lon:.6f}", f"{lat:.6f}", edge["id"], edge["district"], direction,
                        self.iso(installed), self.iso(certified), published))
@@ -831,12 +841,12 @@ class _Builder:
 
     def address(self, rng: Random, district: District, home: bool) -> str:
         streets = names.STREETS[district.code]
-        street = streets[rng.randrange(len(streets))]
+        street = streets[_below(rng, len(streets))]
         if home:
-            compound = names.COMPOUNDS[rng.randrange(len(names.COMPOUNDS))]
-            return (f"山东省济南市{district.name}{street}{rng.randint(1, 399)}号{compound}"
-                    f"{rng.randint(1, 30)}号楼{rng.randint(1, 4)}单元{rng.randint(1, 28)}{rng.randint(1, 4):02d}")
-        return f"山东省济南市{district.name}{street}{rng.randint(1, 999)}号"
+            compound = names.COMPOUNDS[_below(rng, len(names.COMPOUNDS))]
+            return (f"山东省济南市{district.name}{street}{_between(rng, 1, 399)}号{compound}"
+                    f"{_between(rng, 1, 30)}号楼{_between(rng, 1, 4)}单元{_between(rng, 1, 28)}{_between(rng, 1, 4):02d}")
+        return f"山东省济南市{district.name}{street}{_between(rng, 1, 999)}号"
 
     def pick_district(self, rng: Random) -> District:
         return DISTRICTS[bisect(self.district_cum, rng.random() * self.district_cum[-1])]
@@ -878,8 +888,8 @@ class _Builder:
             if transport:
                 permit_seq += 1
                 permit = f"鲁交运管许可济字{CITY_CODE}{(permit_seq * 7_919 + 100_000) % 1_000_000:06d}号"
-                permit_to = self.iso(self.as_of_ord - rng.randint(10, 200) if rng.random() < 0.03
-                                     else self.as_of_ord + rng.randint(30, 4 * 365))
+                permit_to = self.iso(self.as_of_ord - _between(rng, 10, 200) if rng.random() < 0.03
+                                     else self.as_of_ord + _between(rng, 30, 4 * 365))
             company = _Company(index, make_uscc("91" + CITY_CODE, index, salt=self.seed), name, kind, district,
                                self.address(rng, district, home=False), permit, permit_to, round(risk, 4), label,
                                fleet, owned_by_drivers)
@@ -919,8 +929,8 @@ class _Builder:
     def random_fleet(self, rng: Random, kind: str) -> list[str]:
         if kind == "freight_transport":
             if rng.random() < 0.5:  # small operators, 1-4 vehicles
-                size = rng.randint(1, 4)
-                return [("light_truck", "heavy_truck", "tractor", "medium_truck")[rng.randrange(4)] for _ in range(size)]
+                size = _between(rng, 1, 4)
+                return [("light_truck", "heavy_truck", "tractor", "medium_truck")[_below(rng, 4)] for _ in range(size)]
             size = min(150, max(5, round(rng.lognormvariate(math.log(12), 0.7))))
             mix = (("heavy_truck", 45), ("tractor", 35), ("medium_truck", 10), ("light_truck", 10))
         elif kind == "passenger_transport":
@@ -933,7 +943,7 @@ class _Builder:
             size = min(120, max(4, round(rng.lognormvariate(math.log(15), 0.6))))
             mix = (("coach_car", 85), ("coach_truck", 15))
         else:
-            size = rng.randint(1, 5)
+            size = _between(rng, 1, 5)
             mix = (("company_car", 60), ("light_truck", 40))
         cum = _cumulative([w for _, w in mix])
         return [mix[bisect(cum, rng.random() * cum[-1])][0] for _ in range(size)]
@@ -941,12 +951,12 @@ class _Builder:
     def company_name(self, rng: Random, kind: str, used: set[str]) -> str:
         suffixes = names.COMPANY_SUFFIXES[kind]
         for attempt in range(60):
-            trade = names.TRADE_FIRST[rng.randrange(len(names.TRADE_FIRST))] + \
-                names.TRADE_SECOND[rng.randrange(len(names.TRADE_SECOND))]
+            trade = names.TRADE_FIRST[_below(rng, len(names.TRADE_FIRST))] + \
+                names.TRADE_SECOND[_below(rng, len(names.TRADE_SECOND))]
             if trade[0] == trade[1]:
                 continue
-            place = "" if attempt < 20 else DISTRICTS[rng.randrange(len(DISTRICTS))].name[:-1]
-            name = f"济南{place}{trade}{suffixes[rng.randrange(len(suffixes))]}"
+            place = "" if attempt < 20 else DISTRICTS[_below(rng, len(DISTRICTS))].name[:-1]
+            name = f"济南{place}{trade}{suffixes[_below(rng, len(suffixes))]}"
             if name not in used:
                 used.add(name)
                 return name
@@ -969,7 +979,7 @@ class _Builder:
                 sa, sb = self.slots[a], self.slots[b]
                 if sa.company == sb.company:
                     continue
-                day = rng.randint(self.start_ord + 60, self.as_of_ord - 60)
+                day = _between(rng, self.start_ord + 60, self.as_of_ord - 60)
                 sa.swap_day, sa.successor = day, b
                 sb.swap_day, sb.successor = day, a
                 wanted -= 1
@@ -1040,6 +1050,7 @@ class _Builder:
         out = _Out(self.path("people"), COLUMNS["people"])
         school_cum, schools = self.school_cum, self.schools
         step = max(1, n_people // 100)
+        doc_due, documents = False, 0
         for i in range(n_people):
             slot_n = self.slot_of.get(i, -1)
             slot = self.slots[slot_n] if slot_n >= 0 else None
@@ -1047,7 +1058,7 @@ class _Builder:
             district = DISTRICTS[district_index]
             self.p_home[i] = district_index
             if slot is not None:
-                age = rng.randint(30, 57)
+                age = _between(rng, 30, 57)
                 male = r() < (0.5 if slot.role == "safety_manager" else 0.92)
             else:
                 age = ages[bisect(age_cum, r() * age_cum[-1])]
@@ -1055,14 +1066,17 @@ class _Builder:
             birth_ord = as_of_ord - int((age + r()) * 365.2425)
             birth = date.fromordinal(birth_ord)
             # one person in a hundred shows a non-mainland document: HK/Macau, Taiwan, passport in turn
-            doc = 1 + (i // 100) % 3 if slot is None and i % 100 == 37 else 0
+            doc_due = doc_due or i % 100 == 37
+            doc = 0
+            if doc_due and slot is None:
+                doc, doc_due, documents = 1 + documents % 3, False, documents + 1
             self.p_doc[i] = doc
             if doc == 0:
                 roll = r()
                 if roll < 0.05:
-                    code = OTHER_PROVINCE_CODES[rng.randrange(len(OTHER_PROVINCE_CODES))]
+                    code = OTHER_PROVINCE_CODES[_below(rng, len(OTHER_PROVINCE_CODES))]
                 elif roll < 0.15:
-                    code = OTHER_SHANDONG_CODES[rng.randrange(len(OTHER_SHANDONG_CODES))]
+                    code = OTHER_SHANDONG_CODES[_below(rng, len(OTHER_SHANDONG_CODES))]
                 else:
                     # a number keeps the division code in force when it was issued; a few came late
                     year = max(birth.year, 1985) if r() < 0.9 else self.as_of.year
@@ -1082,15 +1096,15 @@ class _Builder:
             else:
                 id_number = self.document_number(i, doc)
             if doc == 3:
-                name = names.FOREIGN_NAMES[rng.randrange(len(names.FOREIGN_NAMES))]
+                name = names.FOREIGN_NAMES[_below(rng, len(names.FOREIGN_NAMES))]
             else:
                 surname = surnames[bisect(surname_cum, r() * surname_cum[-1])]
                 given_chars = male_given if male else female_given
-                given = given_chars[rng.randrange(len(given_chars))]
+                given = given_chars[_below(rng, len(given_chars))]
                 if r() < 0.7:
-                    given += given_chars[rng.randrange(len(given_chars))]
+                    given += given_chars[_below(rng, len(given_chars))]
                 name = surname + given
-            phone = phone_prefixes[rng.randrange(len(phone_prefixes))] + f"{rng.randrange(100_000_000):08d}"
+            phone = phone_prefixes[_below(rng, len(phone_prefixes))] + f"{_below(rng, 100_000_000):08d}"
             out.write((id_number, name, phone, self.address(rng, district, home=True),
                        DOC_TYPES[doc]))
 
@@ -1098,7 +1112,7 @@ class _Builder:
             eighteen = add_years(birth, 18).toordinal()
             licensed = slot is not None and slot.licence != ""
             if not licensed:
-                licensed = r() < (0.72 if age < 65 else 0.45) * (0.5 if doc else 1.0)
+                licensed = eighteen < as_of_ord - 1 and r() < (0.72 if age < 65 else 0.45) * (0.5 if doc else 1.0)
             if not licensed:
                 continue
             if slot is not None and slot.licence:
@@ -1108,7 +1122,7 @@ class _Builder:
             else:
                 first = max(eighteen, first_licence_floor) + int(rng.expovariate(1 / (6 * 365)))
                 if first >= as_of_ord:
-                    first = rng.randint(max(eighteen, first_licence_floor), as_of_ord - 1)
+                    first = _between(rng, max(eighteen, first_licence_floor), as_of_ord - 1)
                 classes = ordinary_classes[bisect(ordinary_cum, r() * ordinary_cum[-1])][0]
             school = -1
             if first >= self.start_ord and schools:
@@ -1141,7 +1155,7 @@ class _Builder:
             if len(self.recent_drivers) < 256:
                 self.recent_drivers.append(i)
             else:
-                self.recent_drivers[rng.randrange(256)] = i
+                self.recent_drivers[_below(rng, 256)] = i
             if i % step == 0:
                 self.progress("people", i, n_people)
         out.close()
@@ -1174,23 +1188,23 @@ class _Builder:
         plate = self.plates.issue(plate_type)
         reg_date = date.fromordinal(registered)
         wmis = NEV_WMIS if nev and category.key == "car" else category.wmis
-        wmi = wmis[rng.randrange(len(wmis))]
-        vds = "".join(VIN_CHARS[rng.randrange(33)] for _ in range(5))
+        wmi = wmis[_below(rng, len(wmis))]
+        vds = "".join(VIN_CHARS[_below(rng, 33)] for _ in range(5))
         m = (self.vehicle_serial * 7_919 + 104_729) % (33 * 1_000_000)
         self.vehicle_serial += 1
         body = f"{wmi}{vds}0{VIN_YEARS[(reg_date.year - 1980) % 30]}{VIN_CHARS[m // 1_000_000]}{m % 1_000_000:06d}"
         vin = body[:8] + vin_check_char(body) + body[9:]
-        vtype = vehicle_type or category.vehicle_types[rng.randrange(len(category.vehicle_types))]
-        use = category.use_natures[rng.randrange(len(category.use_natures))]
-        axles = category.axles[rng.randrange(len(category.axles))]
+        vtype = vehicle_type or category.vehicle_types[_below(rng, len(category.vehicle_types))]
+        use = category.use_natures[_below(rng, len(category.use_natures))]
+        axles = category.axles[_below(rng, len(category.axles))]
         if category.mass_kg == (0, 0):
             mass = TRUCK_MASS.get(axles, 25_000)
         else:
-            mass = rng.randint(*category.mass_kg) // 5 * 5
-        load = rng.randint(*category.load_kg) // 50 * 50 if category.load_kg[1] else 0
+            mass = _between(rng, *category.mass_kg) // 5 * 5
+        load = _between(rng, *category.load_kg) // 50 * 50 if category.load_kg[1] else 0
         if category.mass_kg == (0, 0) and category.key not in ("tractor", "dg_tractor"):
             load = min(load, mass - 7_000)
-        passengers = 5 if vtype == "K33" else rng.randint(*category.passengers)
+        passengers = 5 if vtype == "K33" else _between(rng, *category.passengers)
         if vtype == "K21":
             passengers = min(passengers, 19)
             mass = min(mass, 9_000)
@@ -1228,7 +1242,7 @@ class _Builder:
     def private_vehicle(self, rng: Random, person: int, id_number: str, district: District, category: Category,
                         licence_first: int) -> None:
         earliest = max(licence_first, date(2008, 1, 1).toordinal())
-        registered = rng.randint(earliest, self.as_of_ord - 1) if earliest < self.as_of_ord else self.as_of_ord - 1
+        registered = _between(rng, earliest, self.as_of_ord - 1) if earliest < self.as_of_ord else self.as_of_ord - 1
         nev = False
         if category.key == "car":
             year = date.fromordinal(registered).year
@@ -1269,7 +1283,7 @@ class _Builder:
                 continue
             category = CATEGORIES[slot.category]
             # a vehicle whose driver changes company is older than the history, so both jobs start before
-            registered = rng.randint(as_of_ord - 12 * 365, start_ord - 1 if slot.swap_day else as_of_ord - 60)
+            registered = _between(rng, as_of_ord - 12 * 365, start_ord - 1 if slot.swap_day else as_of_ord - 60)
             person_id = self.person_id(slot.person)
             owner, operator = (person_id, company.uscc) if slot.owned_by_driver else (company.uscc, "")
             nev = category.key == "city_bus" and registered >= NEV_PLATES_FROM.toordinal() and rng.random() < 0.6
@@ -1279,7 +1293,7 @@ class _Builder:
             # the driver started when the vehicle came or some time before the history began
             licence_ready = self.l_first[slot.person] + 365
             slot.start = max(licence_ready, registered if registered >= start_ord
-                             else rng.randint(registered, start_ord - 1))
+                             else _between(rng, registered, start_ord - 1))
             segments: list[tuple[int, int, int]]
             if slot.swap_day:
                 successor = self.slots[slot.successor]
@@ -1310,11 +1324,11 @@ class _Builder:
                 else:
                     employments.write((self.person_id(slot.person), company.uscc, slot.role, self.iso(slot.start), ""))
             else:
-                start = rng.randint(as_of_ord - 10 * 365, as_of_ord - 30)
+                start = _between(rng, as_of_ord - 10 * 365, as_of_ord - 30)
                 employments.write((self.person_id(slot.person), company.uscc, slot.role, self.iso(start), ""))
         if company.kind != "other":
             for year in range(HISTORY_YEARS):
-                day = rng.randint(start_ord + 365 * year, min(as_of_ord, start_ord + 365 * (year + 1) - 1))
+                day = _between(rng, start_ord + 365 * year, min(as_of_ord, start_ord + 365 * (year + 1) - 1))
                 defects = self.defects(rng, DEFECTS_COMPANY, 0.5 * company.risk)
                 oos = defects != "" and rng.random() < min(0.5, 0.08 * company.risk)
                 self.inspection_seq += 1
@@ -1354,7 +1368,7 @@ class _Builder:
                 defects = self.defects(rng, DEFECTS_VEHICLE, 0.15 * company.risk * (1 + age / 8))
                 failed = defects != "" and rng.random() < min(0.6, 0.1 * company.risk)
                 self.inspection_seq += 1
-                self.out_inspections.write((f"I{self.inspection_seq:09d}", self.iso(due - rng.randint(0, 25)),
+                self.out_inspections.write((f"I{self.inspection_seq:09d}", self.iso(due - _between(rng, 0, 25)),
                                             "periodic", vehicle.plate, vehicle.plate_type, "", company.uscc,
                                             defects, "true" if failed else "false"))
 
@@ -1378,7 +1392,7 @@ class _Builder:
             for day in _event_days(rng, category.violations_per_year * risk / 365.25, first, last):
                 driver = person
                 if borrow and r() < 0.1 and self.recent_drivers:
-                    driver = self.recent_drivers[rng.randrange(len(self.recent_drivers))]
+                    driver = self.recent_drivers[_below(rng, len(self.recent_drivers))]
                 behaviour = self.pick_behaviour(rng, category)
                 self.violation(rng, vehicle, day, behaviour, driver, home, last_violation)
                 last_violation = day
@@ -1398,13 +1412,13 @@ class _Builder:
             # an overdue vehicle keeps driving and is caught at a checkpoint
             person = segments[-1][2]
             for _ in range(1 + (r() < 0.4)):
-                day = rng.randint(max(vehicle.overdue_due + 5, start_ord), as_of_ord)
+                day = _between(rng, max(vehicle.overdue_due + 5, start_ord), as_of_ord)
                 self.violation(rng, vehicle, day, "overdue_inspection", person, home, last_violation)
         driver_id = self.person_id(segments[-1][2]) if segments[-1][2] >= 0 else ""
         if len(self.recent_vehicles) < 512:
             self.recent_vehicles.append((vehicle.plate, vehicle.plate_type, driver_id))
         else:
-            self.recent_vehicles[rng.randrange(512)] = (vehicle.plate, vehicle.plate_type, driver_id)
+            self.recent_vehicles[_below(rng, 512)] = (vehicle.plate, vehicle.plate_type, driver_id)
 
     def pick_behaviour(self, rng: Random, category: Category) -> str:
         behaviours, cum = self.behaviour_cum[category.behaviours]
@@ -1412,7 +1426,7 @@ class _Builder:
 
     def timestamp(self, rng: Random, day: int) -> tuple[str, int]:
         hour = bisect(self.hour_cum, rng.random() * self.hour_cum[-1])
-        seconds = hour * 3600 + rng.randrange(3600)
+        seconds = hour * 3600 + _below(rng, 3600)
         return self.stamp(day, seconds), seconds
 
     def stamp(self, day: int, seconds: int) -> str:
@@ -1429,19 +1443,19 @@ class _Builder:
         if source:
             pool = self.cameras[source]
             if pool:
-                camera = pool[rng.randrange(len(pool))]
+                camera = pool[_below(rng, len(pool))]
                 if camera[2] <= day:
                     camera_id, region = camera[0], camera[1]
         if not camera_id and r() < 0.3:
-            region = DISTRICT_CODES[rng.randrange(len(DISTRICT_CODES))]
+            region = DISTRICT_CODES[_below(rng, len(DISTRICT_CODES))]
         if camera_id and r() < 0.38:
             driver = -1  # nobody came forward for a camera capture
         occurred, seconds = self.timestamp(rng, day)
         if camera_id:
             decided_day = day + 2 + int(rng.expovariate(1 / 12))
-            decided_seconds = 32_400 + rng.randrange(28_800)
+            decided_seconds = 32_400 + _below(rng, 28_800)
         else:
-            decided_day, decided_seconds = day, seconds + 600 + rng.randrange(5_400)
+            decided_day, decided_seconds = day, seconds + 600 + _below(rng, 5_400)
             if decided_seconds >= 86_400:
                 decided_day, decided_seconds = decided_day + 1, decided_seconds - 86_400
         self.violation_seq += 1
@@ -1476,13 +1490,13 @@ class _Builder:
         r = rng.random
         occurred, seconds = self.timestamp(rng, day)
         reported = self.stamp(day, seconds + 120 + int(rng.expovariate(1 / 900)))
-        edge = self.edges[rng.randrange(len(self.edges))]
+        edge = self.edges[_below(rng, len(self.edges))]
         a, b = self.nodes[edge["from"]], self.nodes[edge["to"]]
         t = r()
         lon = a["lon"] + (b["lon"] - a["lon"]) * t + rng.uniform(-0.0005, 0.0005)
         lat = a["lat"] + (b["lat"] - a["lat"]) * t + rng.uniform(-0.0005, 0.0005)
         roll = r()
-        fatal, injury = (0.06, 0.30) if vehicle.category.heavy else (0.03, 0.18)
+        fatal, injury = (0.04, 0.29) if vehicle.category.heavy else (0.015, 0.165)  # cumulative shares
         if roll < fatal:
             severity, deaths, injuries = "fatal", 1 + (r() < 0.2), _poisson(rng, 1.0)
         elif roll < injury:
@@ -1500,7 +1514,7 @@ class _Builder:
         parties.append({"plate_number": vehicle.plate, "plate_type": vehicle.plate_type,
                         "driver_id": self.person_id(person) if person >= 0 else "", "liability": liability})
         if not single:
-            plate, plate_type, driver_id = self.recent_vehicles[rng.randrange(len(self.recent_vehicles))]
+            plate, plate_type, driver_id = self.recent_vehicles[_below(rng, len(self.recent_vehicles))]
             if plate != vehicle.plate:
                 other = {"full": "none", "main": "minor", "equal": "equal"}[liability]
                 parties.append({"plate_number": plate, "plate_type": plate_type, "driver_id": driver_id,
@@ -1522,7 +1536,7 @@ class _Builder:
                                     ("offline", 0.1 * company_risk, (30, 600))):
             previous = -1
             for day in _event_days(rng, rate * per_day, first, last):
-                spent = rng.randint(*minutes)
+                spent = _between(rng, *minutes)
                 count = 1 + _poisson(rng, 0.5)
                 if day == previous:
                     d, k, c, m = alarms[-1]
@@ -1610,7 +1624,7 @@ class _Builder:
         def staff_name() -> str:
             surname = self.surnames[bisect(self.surname_cum, rng.random() * self.surname_cum[-1])]
             chars = names.GIVEN_MALE if rng.random() < 0.6 else names.GIVEN_FEMALE
-            return surname + chars[rng.randrange(len(chars))] + chars[rng.randrange(len(chars))]
+            return surname + chars[_below(rng, len(chars))] + chars[_below(rng, len(chars))]
 
         company = next(c for c in self.companies if c.name == COMPANY_ACCOUNT)
         accounts: dict[str, dict] = {

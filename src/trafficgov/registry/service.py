@@ -177,8 +177,8 @@ def record_read(session: Session, actor: Actor, entity: str, key: str, purpose: 
 def _names(session: Session, ids: set[str]) -> dict[str, str | None]:
     if not ids:
         return {}
-    people = dict(session.execute(select(PersonRow.id_number, PersonRow.name).where(PersonRow.id_number.in_(ids))).tuples().all())
-    companies = dict(session.execute(select(CompanyRow.uscc, CompanyRow.name).where(CompanyRow.uscc.in_(ids))).tuples().all())
+    people = dict(session.execute(select(PersonRow.id_number, PersonRow.name).where(PersonRow.id_number.in_(ids))).all())
+    companies = dict(session.execute(select(CompanyRow.uscc, CompanyRow.name).where(CompanyRow.uscc.in_(ids))).all())
     return {**people, **companies}
 
 
@@ -376,7 +376,7 @@ def my_records(db: Database, actor: Actor, *, as_of: date | None = None) -> m.My
 
 def get_history(db: Database, actor: Actor, entity: str, key: str) -> list[m.HistoryView]:
     """变更历史 of a record: staff, or a citizen for their own person record."""
-    if not actor.is_staff and not (actor.role is Role.CITIZEN and entity == "person" and key == actor.id_number):
+    if not actor.is_staff and not (actor.role is Role.CITIZEN and entity == "people" and key == actor.id_number):
         raise Forbidden("无权查看变更历史", "you may not read this record's history")
     with db.transaction() as session:
         rows = session.scalars(select(HistoryRow).where(HistoryRow.entity == entity, HistoryRow.entity_key == key).order_by(HistoryRow.id))
