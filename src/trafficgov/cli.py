@@ -126,9 +126,16 @@ def _seal(database) -> None:
 
     from trafficgov.audit import service as audit
 
-    key = _audit_key()
-    with database.transaction() as session:
-        audit.seal(session, key, datetime.now(UTC))
+    from trafficgov.audit.cli import witness_path
+
+    try:
+        with database.transaction(write=True) as session:
+            checkpoint = audit.seal(session, _audit_key(), datetime.now(UTC))
+    except audit.AuditIntegrityError as exc:
+        err.print(f"[red]审计日志校验失败，未签名：{exc}[/red]  run `trafficgov audit verify`")
+        return
+    if checkpoint is not None:
+        audit.write_witness(witness_path(Settings.from_env()), checkpoint)
 
 
 def _audit_key() -> bytes:

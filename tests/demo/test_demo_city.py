@@ -16,10 +16,31 @@ from trafficgov.registry.identifiers import parse_id_number, validate_uscc, vali
 
 AS_OF = date(2026, 6, 30)
 HISTORY_START = date(2023, 7, 1)
-ROLES = {"citizen", "company", "clerk", "officer", "legal_reviewer", "supervisor", "partner", "command", "admin"}
-BEHAVIOURS = {"speeding", "red_light", "phone_use", "no_seatbelt", "fatigue_driving", "overload_passengers",
-              "overload_freight", "illegal_parking", "improper_lane_expressway", "not_yielding_to_pedestrians",
-              "drink_driving", "overdue_inspection"}
+ROLES = {
+    "citizen",
+    "company",
+    "clerk",
+    "officer",
+    "legal_reviewer",
+    "supervisor",
+    "partner",
+    "command",
+    "admin",
+}
+BEHAVIOURS = {
+    "speeding",
+    "red_light",
+    "phone_use",
+    "no_seatbelt",
+    "fatigue_driving",
+    "overload_passengers",
+    "overload_freight",
+    "illegal_parking",
+    "improper_lane_expressway",
+    "not_yielding_to_pedestrians",
+    "drink_driving",
+    "overdue_inspection",
+}
 
 
 def read(folder: Path, name: str) -> list[dict[str, str]]:
@@ -169,9 +190,13 @@ def test_master_rows_pass_the_registry_import_checks(city: Path) -> None:
     from trafficgov.registry.codetables import code_tables
 
     tables = code_tables()
-    for name, parse in (("people", rows.parse_person), ("companies", rows.parse_company),
-                        ("licences", rows.parse_licence), ("vehicles", rows.parse_vehicle),
-                        ("employments", rows.parse_employment)):
+    for name, parse in (
+        ("people", rows.parse_person),
+        ("companies", rows.parse_company),
+        ("licences", rows.parse_licence),
+        ("vehicles", rows.parse_vehicle),
+        ("employments", rows.parse_employment),
+    ):
         for row in read(city, f"{name}.csv"):
             parse(row, tables)
 
@@ -261,7 +286,11 @@ def test_licence_points_are_the_decided_points_of_the_current_cycle(city: Path) 
         cycle = date.fromisoformat(lic["cycle_start"])
         first = date.fromisoformat(lic["first_issued"])
         assert (cycle.month, cycle.day) == (first.month, first.day) or (first.month, first.day) == (2, 29)
-        assert cycle <= AS_OF < date(cycle.year + 1, cycle.month, min(cycle.day, 28) if cycle.month == 2 else cycle.day)
+        assert (
+            cycle
+            <= AS_OF
+            < date(cycle.year + 1, cycle.month, min(cycle.day, 28) if cycle.month == 2 else cycle.day)
+        )
 
 
 def test_accounts_cover_every_role_and_point_at_real_records(city: Path) -> None:
@@ -309,7 +338,10 @@ def crash_rates(folder: Path) -> dict[str, float]:
             if company and party["liability"] in ("full", "main"):
                 crashes[company] += 1
     groups = {"high": truth["high_risk_companies"], "low": truth["low_risk_companies"]}
-    return {g: sum(crashes[c] for c in members) / sum(exposure[c] for c in members) for g, members in groups.items()}
+    return {
+        g: sum(crashes[c] for c in members) / sum(exposure[c] for c in members)
+        for g, members in groups.items()
+    }
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -324,11 +356,16 @@ def test_planted_high_risk_companies_also_break_more_rules(city: Path) -> None:
     company_of = {}
     for v in read(city, "vehicles.csv"):
         company_of[(v["plate_number"], v["plate_type"])] = v["operator_uscc"] or v["owner_id"]
-    count: Counter[str] = Counter(company_of.get((v["plate_number"], v["plate_type"]))
-                                  for v in read(city, "violations.csv"))
+    count: Counter[str] = Counter(
+        company_of.get((v["plate_number"], v["plate_type"])) for v in read(city, "violations.csv")
+    )
     vehicles = Counter(company_of.values())
-    high = sum(count[c] for c in truth["high_risk_companies"]) / sum(vehicles[c] for c in truth["high_risk_companies"])
-    low = sum(count[c] for c in truth["low_risk_companies"]) / sum(vehicles[c] for c in truth["low_risk_companies"])
+    high = sum(count[c] for c in truth["high_risk_companies"]) / sum(
+        vehicles[c] for c in truth["high_risk_companies"]
+    )
+    low = sum(count[c] for c in truth["low_risk_companies"]) / sum(
+        vehicles[c] for c in truth["low_risk_companies"]
+    )
     assert high > 3 * low
 
 

@@ -53,7 +53,9 @@ def test_login_never_redirects_off_the_site(client, accounts):
     assert response.headers["location"] == "/search"
 
 
-@pytest.mark.parametrize("path", ["/me", "/search", "/imports", "/audit", "/corrections", "/partner", "/people/371202199001241957"])
+@pytest.mark.parametrize(
+    "path", ["/me", "/search", "/imports", "/audit", "/corrections", "/partner", "/people/371202199001241957"]
+)
 def test_an_anonymous_page_visit_redirects_to_login(client, path):
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 303
@@ -119,7 +121,14 @@ def test_an_unknown_purpose_code_does_not_open_the_record(client, accounts, demo
 def test_a_staff_search_finds_a_vehicle_by_plate_and_by_vin(client, accounts, demo_dir):
     vehicle = rows(demo_dir, "vehicles.csv")[0]
     log_in(client, accounts["officer"])
-    found = client.get("/search", params={"q": vehicle["plate_number"], "plate_type": vehicle["plate_type"], "purpose": "case_handling"})
+    found = client.get(
+        "/search",
+        params={
+            "q": vehicle["plate_number"],
+            "plate_type": vehicle["plate_type"],
+            "purpose": "case_handling",
+        },
+    )
     assert found.status_code == 200
     assert found.url.path == f"/vehicles/{vehicle['plate_type']}/{vehicle['plate_number']}"
     assert vehicle["vin"] in found.text
@@ -155,7 +164,11 @@ def test_company_sees_its_vehicles_with_badges_and_its_drivers(client, accounts,
     assert page.status_code == 200
     assert accounts["company"]["display_name"] in page.text
     uscc = accounts["company"]["uscc"]
-    plates = [v["plate_number"] for v in rows(demo_dir, "vehicles.csv") if uscc in (v["owner_id"], v["operator_uscc"])]
+    plates = [
+        v["plate_number"]
+        for v in rows(demo_dir, "vehicles.csv")
+        if uscc in (v["owner_id"], v["operator_uscc"])
+    ]
     assert plates
     assert all(p in page.text for p in plates)
     assert "在职驾驶人" in page.text
@@ -172,7 +185,9 @@ def test_the_import_page_shows_a_jobs_quarantine_after_an_upload_with_a_bad_row(
     bad = "37010219800101123" + ("0" if id_check_digit("37010219800101123") != "0" else "1")
     body = f"id_number,name,phone,address,doc_type\n{good},测试甲,13800000000,北京市东城区,\n{bad},测试乙,13800000001,北京市东城区,\n"
     response = client.post(
-        "/imports", data={"kind": "people", "encoding": "utf-8"}, files={"file": ("people-fix.csv", body.encode("utf-8"), "text/csv")}
+        "/imports",
+        data={"kind": "people", "encoding": "utf-8"},
+        files={"file": ("people-fix.csv", body.encode("utf-8"), "text/csv")},
     )
     assert response.status_code == 200
     assert re.fullmatch(r"/imports/\d+", response.url.path)
@@ -190,14 +205,20 @@ def test_the_import_page_shows_a_jobs_quarantine_after_an_upload_with_a_bad_row(
 
 def test_an_upload_with_an_unsupported_file_type_is_refused_on_the_page(client, accounts):
     log_in(client, accounts["clerk"])
-    response = client.post("/imports", data={"kind": "people", "encoding": "utf-8"}, files={"file": ("people.xlsx", b"x", "application/octet-stream")})
+    response = client.post(
+        "/imports",
+        data={"kind": "people", "encoding": "utf-8"},
+        files={"file": ("people.xlsx", b"x", "application/octet-stream")},
+    )
     assert response.status_code == 422
     assert "上传导入文件" in response.text
 
 
 def test_a_correction_asked_by_the_citizen_is_approved_by_the_clerk_and_changes_the_name(client, accounts):
     log_in(client, accounts["citizen"])
-    sent = client.post("/me/corrections", data={"field": "name", "requested_value": "杨超崧", "reason": "户籍登记姓名为“崧”"})
+    sent = client.post(
+        "/me/corrections", data={"field": "name", "requested_value": "杨超崧", "reason": "户籍登记姓名为“崧”"}
+    )
     assert sent.status_code == 200
     assert "更正申请已提交" in sent.text
     assert "待处理" in sent.text
@@ -210,7 +231,9 @@ def test_a_correction_asked_by_the_citizen_is_approved_by_the_clerk_and_changes_
     refused = client.post(f"/corrections/{number.group(1)}/decision", data={"decision": "reject", "note": ""})
     assert refused.status_code == 422
     assert "不予更正须说明理由" in refused.text
-    approved = client.post(f"/corrections/{number.group(1)}/decision", data={"decision": "approve", "note": "已核对户籍信息"})
+    approved = client.post(
+        f"/corrections/{number.group(1)}/decision", data={"decision": "approve", "note": "已核对户籍信息"}
+    )
     assert approved.status_code == 200
     assert f"申请 {number.group(1)} 已处理" in approved.text
 
@@ -222,7 +245,10 @@ def test_a_correction_asked_by_the_citizen_is_approved_by_the_clerk_and_changes_
 
 def test_the_history_page_shows_an_approved_correction(client, accounts):
     log_in(client, accounts["citizen"])
-    client.post("/me/corrections", data={"field": "address", "requested_value": "山东省济南市历下区泉城路1号", "reason": "搬家"})
+    client.post(
+        "/me/corrections",
+        data={"field": "address", "requested_value": "山东省济南市历下区泉城路1号", "reason": "搬家"},
+    )
     log_in(client, accounts["clerk"])
     number = re.search(r'action="/corrections/(\d+)/decision"', client.get("/corrections").text).group(1)
     client.post(f"/corrections/{number}/decision", data={"decision": "approve", "note": ""})
@@ -236,7 +262,10 @@ def test_the_history_page_shows_an_approved_correction(client, accounts):
 def test_the_audit_page_lists_reads_with_their_purpose_and_verifies_the_chain(client, accounts, demo_dir):
     vehicle = rows(demo_dir, "vehicles.csv")[1]
     log_in(client, accounts["officer"])
-    client.get(f"/vehicles/{vehicle['plate_type']}/{quote(vehicle['plate_number'])}", params={"purpose": "accident_handling"})
+    client.get(
+        f"/vehicles/{vehicle['plate_type']}/{quote(vehicle['plate_number'])}",
+        params={"purpose": "accident_handling"},
+    )
     log_in(client, accounts["supervisor"])
     page = client.get("/audit", params={"actor": accounts["officer"]["username"], "action": "read"})
     assert page.status_code == 200

@@ -28,7 +28,7 @@ def actor_of(user: UserRow) -> Actor:
 def upsert_organisation(db: Database, code: str, name: str, kind: str, parent_code: str | None = None, jurisdiction: str | None = None) -> None:
     if kind not in ORG_KIND_LABELS_ZH:
         raise FieldError("kind", f"未知的机构类型：{kind}", f"unknown organisation kind: {kind}")
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         row = session.get(OrganisationRow, code) or OrganisationRow(code=code)
         row.name, row.kind, row.parent_code, row.jurisdiction = name, kind, parent_code, jurisdiction
         session.add(row)
@@ -82,7 +82,7 @@ def create_user(db: Database, username: str, password: str, role: Role, *, displ
 
 
 def authenticate(db: Database, username: str, password: str, profile: str = "production") -> Actor | None:
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username, UserRow.active.is_(True)))
     if user is None:
         verify_password(hash_password("timing-equaliser", profile), password, profile)
@@ -105,7 +105,7 @@ def cli_actor(db: Database, username: str) -> Actor:
         return actor
     if username != LOCAL_ADMIN:
         raise FieldError("TRAFFICGOV_USER", f"账户不存在：{username}", f"no such account: {username}")
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         if session.get(OrganisationRow, LOCAL_ORG) is None:
             session.add(OrganisationRow(code=LOCAL_ORG, name="本机运维", kind="detachment"))
         user = UserRow(

@@ -84,7 +84,7 @@ def filters(
 
 
 def _record_entry(request: Request, actor: Actor, action: str, detail: dict[str, Any]) -> None:
-    with request.app.state.db.transaction() as session:
+    with request.app.state.db.transaction(write=True) as session:
         service.append(
             session,
             AuditEntry(

@@ -3,7 +3,7 @@
 Everything is drawn from `random.Random` streams seeded by (seed, stage), so the same seed, size and
 reference date give byte-identical files. Rows are written as they are made; what stays in memory
 is a few compact arrays per person (id parts, licence dates, latent risk, points), which keeps a
-million-person build within a few hundred MB. The generative model is in docs/demo-city.md.
+million-person build near 100 MB. The generative model is in docs/demo-city.md.
 """
 
 from __future__ import annotations
@@ -1032,8 +1032,7 @@ class _Builder:
         self.p_risk = array("f", bytes(4 * n_people))
         self.class_strings: list[str] = [""]
         class_index: dict[str, int] = {"": 0}
-        self.person_names: dict[int, str] = {}
-        self.citizen = -1
+        self.citizen, self.citizen_name = -1, ""  # the demo citizen: a licence and two vehicles
 
         # adult ages 18-80, fewer at the ends
         ages = list(range(18, 81))
@@ -1052,6 +1051,8 @@ class _Builder:
         step = max(1, n_people // 100)
         doc_due, documents = False, 0
         for i in range(n_people):
+            if i % step == 0:
+                self.progress("people", i, n_people)
             slot_n = self.slot_of.get(i, -1)
             slot = self.slots[slot_n] if slot_n >= 0 else None
             district_index = bisect(self.district_cum, r() * self.district_cum[-1])
@@ -1084,6 +1085,8 @@ class _Builder:
                 division = division_index[code]
                 key = (division * days + birth_ord - self.oldest) * 2 + male
                 count = sequence[key]
+                if count >= 500:
+                    raise RuntimeError("more than 500 people share a division, birth date and sex")
                 sequence[key] = count + 1
                 seq = ((count + key * 7_919) * 37 % 500) * 2 + male  # scattered per key; odd = male
                 ymd = birth.year * 10_000 + birth.month * 100 + birth.day
@@ -1145,8 +1148,7 @@ class _Builder:
                     self.private_vehicle(rng, i, id_number, district,
                                          CATEGORIES["motorcycle" if is_motorcycle else "car"], first)
                 if owned >= 2 and doc == 0 and self.citizen < 0:
-                    self.citizen = i
-                    self.person_names[i] = name
+                    self.citizen, self.citizen_name = i, name
             index = class_index.get(classes)
             if index is None:
                 index = class_index[classes] = len(self.class_strings)
@@ -1156,8 +1158,6 @@ class _Builder:
                 self.recent_drivers.append(i)
             else:
                 self.recent_drivers[_below(rng, 256)] = i
-            if i % step == 0:
-                self.progress("people", i, n_people)
         out.close()
         self.counts["people"] = out.rows
         self.progress("people", n_people, n_people)
@@ -1628,7 +1628,7 @@ class _Builder:
 
         company = next(c for c in self.companies if c.name == COMPANY_ACCOUNT)
         accounts: dict[str, dict] = {
-            "citizen": {"id_number": self.person_id(self.citizen), "display_name": self.person_names[self.citizen]},
+            "citizen": {"id_number": self.person_id(self.citizen), "display_name": self.citizen_name},
             "company": {"uscc": company.uscc, "display_name": company.name},
         }
         units = {"clerk": self.org_codes["vehicle_admin"], "officer": self.org_codes["brigade"],

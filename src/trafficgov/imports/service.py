@@ -71,7 +71,7 @@ def _set_progress(job_id: int, done: int, total: int) -> None:
 def create_job(db: Database, kind: str, filename: str, actor: Actor, *, size_bytes: int, encoding: str, at: datetime) -> int:
     get_kind(kind)
     file_format = detect_format(filename)
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         job = ImportJobRow(
             kind=kind, filename=filename, file_format=file_format, encoding=encoding, status="queued",
             actor=actor.username, created_at=at, size_bytes=size_bytes,
@@ -91,7 +91,7 @@ def import_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: 
 def run_job(db: Database, job_id: int, path: Path, actor: Actor, *, progress: Progress | None = None, at: datetime | None = None) -> ImportSummary:
     """Run a created job over its file; on any error the data rolls back and the job says why."""
     at = at or datetime.now(UTC)
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         job = session.get(ImportJobRow, job_id)
         assert job is not None
         kind, encoding, file_format = job.kind, job.encoding, job.file_format
@@ -104,7 +104,7 @@ def run_job(db: Database, job_id: int, path: Path, actor: Actor, *, progress: Pr
             progress(done, total)
 
     try:
-        with path.open("rb") as handle, db.transaction() as session:
+        with path.open("rb") as handle, db.transaction(write=True) as session:
             summary = _import_stream(session, get_kind(kind), handle, file_format, encoding, job_id, actor, at, report)
             audit.append(
                 session,
@@ -121,7 +121,7 @@ def run_job(db: Database, job_id: int, path: Path, actor: Actor, *, progress: Pr
             job.status = "done"
             job.finished_at = datetime.now(UTC)
     except Exception as exc:
-        with db.transaction() as session:
+        with db.transaction(write=True) as session:
             job = session.get(ImportJobRow, job_id)
             if job is not None:
                 job.status = "failed"
@@ -343,7 +343,7 @@ def export_records(db: Database, kind_name: str, actor: Actor, *, unmasked: bool
     at = at or datetime.now(UTC)
     kind = get_kind(kind_name)
     count = 0
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         result = session.execute(select(kind.table).order_by(kind.table.c.id)).mappings()
         for found in result:
             record = {}

@@ -166,8 +166,13 @@ def require_purpose(actor: Actor, purpose: str | None) -> str | None:
     return code_tables().require("query_purposes", purpose, "purpose")
 
 
+def audited(actor: Actor) -> bool:
+    """Whether this actor's reads of personal data are written to the audit log."""
+    return actor.is_staff or actor.role is Role.PARTNER
+
+
 def record_read(session: Session, actor: Actor, entity: str, key: str, purpose: str | None, at: datetime) -> None:
-    if actor.is_staff or actor.role is Role.PARTNER:
+    if audited(actor):
         audit.append(session, AuditEntry(
             actor=actor.username, role=str(actor.role), unit=actor.unit, action="read", entity=entity,
             record_key=key, purpose=purpose, at=at,
@@ -223,7 +228,7 @@ def get_person(db: Database, actor: Actor, id_number: str, *, purpose: str | Non
     at = at or datetime.now(UTC)
     purpose = require_purpose(actor, purpose)
     key = holder_id({"id_number": id_number})
-    with db.transaction() as session:
+    with db.transaction(write=audited(actor)) as session:
         _check_person_access(session, actor, key)
         row = session.scalar(select(PersonRow).where(PersonRow.id_number == key))
         if row is None:
@@ -237,7 +242,7 @@ def get_licence(db: Database, actor: Actor, id_number: str, *, purpose: str | No
     at = at or datetime.now(UTC)
     purpose = require_purpose(actor, purpose)
     key = holder_id({"id_number": id_number})
-    with db.transaction() as session:
+    with db.transaction(write=audited(actor)) as session:
         _check_person_access(session, actor, key)
         row = session.scalar(select(LicenceRow).where(LicenceRow.id_number == key))
         if row is None:
@@ -273,7 +278,7 @@ def get_vehicle(db: Database, actor: Actor, plate_number: str, plate_type: str, 
     at = at or datetime.now(UTC)
     purpose = require_purpose(actor, purpose)
     plate = validate_plate(plate_number, plate_type)
-    with db.transaction() as session:
+    with db.transaction(write=audited(actor)) as session:
         row = session.scalar(select(VehicleRow).where(VehicleRow.plate_number == plate, VehicleRow.plate_type == plate_type))
         return _vehicle(session, actor, row, f"{plate}:{plate_type}", purpose, at, as_of)
 
@@ -284,7 +289,7 @@ def get_vehicle_by_vin(db: Database, actor: Actor, vin: str, *, purpose: str | N
     at = at or datetime.now(UTC)
     purpose = require_purpose(actor, purpose)
     vin = validate_vin(vin)
-    with db.transaction() as session:
+    with db.transaction(write=audited(actor)) as session:
         row = session.scalar(select(VehicleRow).where(VehicleRow.vin == vin))
         return _vehicle(session, actor, row, vin, purpose, at, as_of)
 
@@ -305,7 +310,7 @@ def get_company(db: Database, actor: Actor, uscc: str, *, purpose: str | None = 
     _check_company_access(actor, code)
     if actor.role is not Role.PARTNER:
         purpose = require_purpose(actor, purpose)
-    with db.transaction() as session:
+    with db.transaction(write=audited(actor)) as session:
         row = session.scalar(select(CompanyRow).where(CompanyRow.uscc == code))
         if row is None:
             raise NotFound(code)
@@ -409,7 +414,7 @@ def submit_correction(db: Database, actor: Actor, field: str, requested_value: s
         raise FieldError("requested_value", "更正后的内容不能为空且不超过256字", "the requested value must be 1-256 characters")
     if not reason.strip():
         raise FieldError("reason", "请说明更正理由", "give a reason for the correction")
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         person = session.scalar(select(PersonRow).where(PersonRow.id_number == actor.id_number))
         if person is None:
             raise NotFound(actor.id_number)
@@ -444,7 +449,7 @@ def decide_correction(db: Database, actor: Actor, correction_id: int, approve: b
         raise Forbidden("仅窗口工作人员可处理更正申请", "only a window clerk may decide a correction")
     if not approve and not note.strip():
         raise FieldError("note", "不予更正须说明理由", "a rejection needs a reason")
-    with db.transaction() as session:
+    with db.transaction(write=True) as session:
         row = session.get(CorrectionRow, correction_id)
         if row is None:
             raise NotFound(str(correction_id))

@@ -22,12 +22,22 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            # We emit BEGIN ourselves (below), so the driver must not start transactions on its own.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            # A transaction that will write takes the write lock up front (BEGIN IMMEDIATE): in WAL
+            # mode a deferred transaction that read first and writes later fails at once with
+            # SQLITE_BUSY when another writer committed in between, whatever the busy timeout.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
@@ -79,9 +89,15 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One explicit transaction: committed on success, rolled back on any error."""
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """One explicit transaction: committed on success, rolled back on any error.
+
+        `write=True` for a transaction that reads and then writes (an audited read, an import): on
+        SQLite it takes the write lock at the start, so it waits its turn instead of failing.
+        """
         with self.sessions() as session, session.begin():
+            if write and self.is_sqlite:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             yield session
 
     @property

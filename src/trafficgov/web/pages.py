@@ -41,7 +41,15 @@ def login_submit(
     try:
         actor = login(request, username, password)
     except HTTPException as exc:
-        return render(request, "login.html", None, status_code=exc.status_code, error=exc.detail["reason_zh"], username=username, next=safe_next(next) or "/")
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=exc.status_code,
+            error=exc.detail["reason_zh"],
+            username=username,
+            next=safe_next(next) or "/",
+        )
     request.session[SESSION_KEY] = issue_token(request.app.state.token_key, actor, datetime.now(UTC))
     target = safe_next(next)
     if target in (None, "/", "/login"):

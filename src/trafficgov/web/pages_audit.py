@@ -33,7 +33,9 @@ def _day(value: str, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldError(field, f"日期格式应为 YYYY-MM-DD：{value}", f"date must be YYYY-MM-DD: {value!r}") from None
+        raise FieldError(
+            field, f"日期格式应为 YYYY-MM-DD：{value}", f"date must be YYYY-MM-DD: {value!r}"
+        ) from None
 
 
 def _search(request: Request, actor: Actor, filters: dict[str, str], page: int) -> dict:
@@ -46,17 +48,31 @@ def _search(request: Request, actor: Actor, filters: dict[str, str], page: int) 
         until = datetime.combine(until_day + timedelta(days=1), time(), BEIJING) if until_day else None
         with request.app.state.db.transaction() as session:
             records = audit.search(
-                session, actor=filters["actor"] or None, entity=filters["entity"] or None,
-                record_key=filters["record_key"] or None, action=filters["action"] or None,
-                since=since, until=until, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+                session,
+                actor=filters["actor"] or None,
+                entity=filters["entity"] or None,
+                record_key=filters["record_key"] or None,
+                action=filters["action"] or None,
+                since=since,
+                until=until,
+                limit=PAGE_SIZE + 1,
+                offset=(page - 1) * PAGE_SIZE,
             )
     except FieldError as exc:
         error = exc.zh
     rows = [
         {
-            "seq": r.seq, "at": r.at, "actor": r.actor, "role": r.role, "unit": r.unit, "action": r.action,
-            "action_label": ACTION_LABELS_ZH.get(r.action, r.action), "entity": r.entity,
-            "record_key": mask_text(actor, r.record_key), "purpose": r.purpose, "hash": r.hash,
+            "seq": r.seq,
+            "at": r.at,
+            "actor": r.actor,
+            "role": r.role,
+            "unit": r.unit,
+            "action": r.action,
+            "action_label": ACTION_LABELS_ZH.get(r.action, r.action),
+            "entity": r.entity,
+            "record_key": mask_text(actor, r.record_key),
+            "purpose": r.purpose,
+            "hash": r.hash,
         }
         for r in records[:PAGE_SIZE]
     ]
@@ -68,9 +84,13 @@ def _export_query(filters: dict[str, str], file_format: str) -> str:
     query = {k: v for k, v in filters.items() if v and k in ("actor", "entity", "record_key", "action")}
     try:
         if filters["since"]:
-            query["since"] = datetime.combine(date.fromisoformat(filters["since"]), time(), BEIJING).isoformat()
+            query["since"] = datetime.combine(
+                date.fromisoformat(filters["since"]), time(), BEIJING
+            ).isoformat()
         if filters["until"]:
-            query["until"] = datetime.combine(date.fromisoformat(filters["until"]) + timedelta(days=1), time(), BEIJING).isoformat()
+            query["until"] = datetime.combine(
+                date.fromisoformat(filters["until"]) + timedelta(days=1), time(), BEIJING
+            ).isoformat()
     except ValueError:
         pass
     return urlencode({**query, "format": file_format})
@@ -88,12 +108,26 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     actor: Actor = Depends(require(*AUDITORS, page=True)),
 ):
-    filters = {"actor": actor_name.strip(), "entity": entity.strip(), "record_key": record_key.strip(), "action": action, "since": since, "until": until}
+    filters = {
+        "actor": actor_name.strip(),
+        "entity": entity.strip(),
+        "record_key": record_key.strip(),
+        "action": action,
+        "since": since,
+        "until": until,
+    }
     result = _search(request, actor, filters, page)
     base = {k: v for k, v in filters.items() if v}
     return render(
-        request, "audit.html", actor, status_code=422 if result["error"] else 200, filters=filters, page=page, actions=ACTION_LABELS_ZH,
-        export_csv=f"/api/v1/audit/export?{_export_query(filters, 'csv')}", export_jsonl=f"/api/v1/audit/export?{_export_query(filters, 'jsonl')}",
+        request,
+        "audit.html",
+        actor,
+        status_code=422 if result["error"] else 200,
+        filters=filters,
+        page=page,
+        actions=ACTION_LABELS_ZH,
+        export_csv=f"/api/v1/audit/export?{_export_query(filters, 'csv')}",
+        export_jsonl=f"/api/v1/audit/export?{_export_query(filters, 'jsonl')}",
         prev_url=f"/audit?{urlencode({**base, 'page': page - 1})}" if page > 1 else None,
         next_url=f"/audit?{urlencode({**base, 'page': page + 1})}" if result["more"] else None,
         **result,
@@ -111,9 +145,19 @@ def verify_chain(request: Request, actor: Actor = Depends(require(*AUDITORS, pag
         return render(request, "parts/verify_result.html", actor, report=report, checked_at=checked_at)
     filters = dict.fromkeys(("actor", "entity", "record_key", "action", "since", "until"), "")
     return render(
-        request, "audit.html", actor, filters=filters, page=1, actions=ACTION_LABELS_ZH, report=report, checked_at=checked_at,
-        export_csv=f"/api/v1/audit/export?{_export_query(filters, 'csv')}", export_jsonl=f"/api/v1/audit/export?{_export_query(filters, 'jsonl')}",
-        prev_url=None, next_url=None, **_search(request, actor, filters, 1),
+        request,
+        "audit.html",
+        actor,
+        filters=filters,
+        page=1,
+        actions=ACTION_LABELS_ZH,
+        report=report,
+        checked_at=checked_at,
+        export_csv=f"/api/v1/audit/export?{_export_query(filters, 'csv')}",
+        export_jsonl=f"/api/v1/audit/export?{_export_query(filters, 'jsonl')}",
+        prev_url=None,
+        next_url=None,
+        **_search(request, actor, filters, 1),
     )
 
 
@@ -164,7 +208,18 @@ def partner_page(
         except NotFound:
             error = f"未找到统一社会信用代码为 {query} 的企业"
     return render(
-        request, "partner.html", actor, own=own, parent=by_code.get(own.parent_code or "") if own else None,
-        bureau=bureau, partners=partners, kind_labels=ORG_KIND_LABELS_ZH, services=SHARED_SERVICES, q=query,
-        company=company, companies=companies, error=error, searched=bool(query),
+        request,
+        "partner.html",
+        actor,
+        own=own,
+        parent=by_code.get(own.parent_code or "") if own else None,
+        bureau=bureau,
+        partners=partners,
+        kind_labels=ORG_KIND_LABELS_ZH,
+        services=SHARED_SERVICES,
+        q=query,
+        company=company,
+        companies=companies,
+        error=error,
+        searched=bool(query),
     )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
-
-from collections.abc import Callable, Coroutine
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
@@ -42,7 +41,10 @@ def nav_for(actor: Actor | None, path: str = "") -> list[dict[str, Any]]:
     """The role's nav bar, the current section marked."""
     if actor is None:
         return []
-    return [{"href": href, "label": label, "current": path == href or path.startswith(href + "/")} for href, label in NAV[Role(actor.role)]]
+    return [
+        {"href": href, "label": label, "current": path == href or path.startswith(href + "/")}
+        for href, label in NAV[Role(actor.role)]
+    ]
 
 
 def fmt_date(value: date | datetime | None) -> str:
@@ -50,6 +52,8 @@ def fmt_date(value: date | datetime | None) -> str:
         return "—"
     if isinstance(value, datetime):
         value = value.date()
+    if value.year == 9999:  # how the registry writes a licence valid for life
+        return "长期"
     return value.isoformat()
 
 
@@ -123,15 +127,33 @@ def install_globals(request: Request) -> None:
     env = request.app.state.templates.env
     if "nav_for" not in env.globals:
         env.globals.update(
-            nav_for=nav_for, role_labels=LABELS_ZH, fmt_date=fmt_date, fmt_time=fmt_time, fmt_bytes=fmt_bytes,
-            purpose_label=purpose_label, is_masked=is_masked, set_label=set_label, plate_color=plate_color,
+            nav_for=nav_for,
+            role_labels=LABELS_ZH,
+            fmt_date=fmt_date,
+            fmt_time=fmt_time,
+            fmt_bytes=fmt_bytes,
+            purpose_label=purpose_label,
+            is_masked=is_masked,
+            set_label=set_label,
+            plate_color=plate_color,
         )
 
 
-def render(request: Request, template: str, actor: Actor | None, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any):
+def render(
+    request: Request,
+    template: str,
+    actor: Actor | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+):
     install_globals(request)
     return request.app.state.templates.TemplateResponse(
-        request, template, {"actor": actor, "role_labels": LABELS_ZH, **context}, status_code=status_code, headers=headers
+        request,
+        template,
+        {"actor": actor, "role_labels": LABELS_ZH, **context},
+        status_code=status_code,
+        headers=headers,
     )
 
 
@@ -157,8 +179,20 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except HTTPException as exc:
-                detail = exc.detail if isinstance(exc.detail, dict) else {"reason_zh": str(exc.detail), "reason_en": str(exc.detail)}
+                detail = (
+                    exc.detail
+                    if isinstance(exc.detail, dict)
+                    else {"reason_zh": str(exc.detail), "reason_en": str(exc.detail)}
+                )
                 actor = getattr(request.state, "actor", None) or actor_from_request(request)
-                return render(request, "error.html", actor, status_code=exc.status_code, status=exc.status_code, detail=detail, headers=exc.headers)
+                return render(
+                    request,
+                    "error.html",
+                    actor,
+                    status_code=exc.status_code,
+                    status=exc.status_code,
+                    detail=detail,
+                    headers=exc.headers,
+                )
 
         return page_handler

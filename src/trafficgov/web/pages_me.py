@@ -24,13 +24,24 @@ def _me(request: Request, actor: Actor, status_code: int = 200, **context):
     records = service.my_records(db, actor)
     corrections = service.list_corrections(db, actor) if actor.role is Role.CITIZEN else []
     return render(
-        request, "me.html", actor, status_code=status_code, records=records, corrections=corrections,
-        fields=[(f, FIELD_LABELS.get(f, f)) for f in CORRECTABLE["person"]], field_labels=FIELD_LABELS, **context,
+        request,
+        "me.html",
+        actor,
+        status_code=status_code,
+        records=records,
+        corrections=corrections,
+        fields=[(f, FIELD_LABELS.get(f, f)) for f in CORRECTABLE["person"]],
+        field_labels=FIELD_LABELS,
+        **context,
     )
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_page(request: Request, sent: int | None = None, actor: Actor = Depends(require(Role.CITIZEN, Role.COMPANY, page=True))):
+def my_page(
+    request: Request,
+    sent: int | None = None,
+    actor: Actor = Depends(require(Role.CITIZEN, Role.COMPANY, page=True)),
+):
     return _me(request, actor, sent=sent)
 
 

@@ -78,8 +78,14 @@ def record_url(kind: str, key: str, purpose: str | None, plate_type: str = DEFAU
 def ask_purpose(request: Request, actor: Actor, what: str, key: str, error: str | None = None):
     """The purpose form in place of a record: the officer states why before anything is read."""
     return render(
-        request, "purpose.html", actor, what=what, key=mask_text(actor, key), action=request.url.path,
-        purposes=purposes(), error=error,
+        request,
+        "purpose.html",
+        actor,
+        what=what,
+        key=mask_text(actor, key),
+        action=request.url.path,
+        purposes=purposes(),
+        error=error,
     )
 
 
@@ -91,7 +97,13 @@ def search_page(
     purpose: Purpose = None,
     actor: Actor = Depends(require(*STAFF, page=True)),
 ):
-    context = {"q": q, "plate_type": plate_type, "purpose": purpose, "plate_types": plate_types(), "purposes": purposes()}
+    context = {
+        "q": q,
+        "plate_type": plate_type,
+        "purpose": purpose,
+        "plate_types": plate_types(),
+        "purposes": purposes(),
+    }
     if not q.strip():
         return render(request, "search.html", actor, **context)
     try:
@@ -102,9 +114,18 @@ def search_page(
         companies = service.search_companies(request.app.state.db, actor, key)
         return render(request, "search.html", actor, companies=companies, searched=True, **context)
     if not known_purpose(purpose):
-        return render(request, "search.html", actor, error="查阅人员、车辆、企业记录前，请先选择查询事由。", need_purpose=True, **context)
+        return render(
+            request,
+            "search.html",
+            actor,
+            error="查阅人员、车辆、企业记录前，请先选择查询事由。",
+            need_purpose=True,
+            **context,
+        )
     if kind == "plate" and plate_type not in code_tables().plate_types:
-        return render(request, "search.html", actor, status_code=422, error=f"号牌种类代码无效：{plate_type}", **context)
+        return render(
+            request, "search.html", actor, status_code=422, error=f"号牌种类代码无效：{plate_type}", **context
+        )
     return RedirectResponse(record_url(kind, key, purpose, plate_type), status_code=303)
 
 
@@ -116,7 +137,9 @@ def person_page(
     actor: Actor = Depends(require(*PERSON_PAGE_ROLES, page=True)),
 ):
     if actor.is_staff and not known_purpose(purpose):
-        return ask_purpose(request, actor, "人员（一人一档）", id_number, error="所选查询事由无效" if purpose else None)
+        return ask_purpose(
+            request, actor, "人员（一人一档）", id_number, error="所选查询事由无效" if purpose else None
+        )
     record = service.get_person(request.app.state.db, actor, id_number, purpose=purpose)
     return render(request, "person.html", actor, record=record, purpose=purpose, key=id_number)
 
@@ -129,7 +152,9 @@ def person_history_page(
     actor: Actor = Depends(require(*STAFF, page=True)),
 ):
     if not known_purpose(purpose):
-        return ask_purpose(request, actor, "人员信息变更历史", id_number, error="所选查询事由无效" if purpose else None)
+        return ask_purpose(
+            request, actor, "人员信息变更历史", id_number, error="所选查询事由无效" if purpose else None
+        )
     db = request.app.state.db
     # The history service does not audit; opening the person first records the read with its purpose.
     record = service.get_person(db, actor, id_number, purpose=purpose)
@@ -137,15 +162,26 @@ def person_history_page(
     entries = []
     for entity, label in (("people", "人员信息"), ("licences", "驾驶证")):
         for item in service.get_history(db, actor, entity, key):
-            entries.append({
-                "entity": label, "changed_at": item.changed_at, "actor": item.actor, "source": item.source,
-                "changes": [
-                    (name, mask_text(actor, _text(item.old_values.get(name))), mask_text(actor, _text(item.new_values.get(name))))
-                    for name in sorted(set(item.old_values) | set(item.new_values))
-                ],
-            })
+            entries.append(
+                {
+                    "entity": label,
+                    "changed_at": item.changed_at,
+                    "actor": item.actor,
+                    "source": item.source,
+                    "changes": [
+                        (
+                            name,
+                            mask_text(actor, _text(item.old_values.get(name))),
+                            mask_text(actor, _text(item.new_values.get(name))),
+                        )
+                        for name in sorted(set(item.old_values) | set(item.new_values))
+                    ],
+                }
+            )
     entries.sort(key=lambda e: e["changed_at"], reverse=True)
-    return render(request, "history.html", actor, record=record, entries=entries, purpose=purpose, key=id_number)
+    return render(
+        request, "history.html", actor, record=record, entries=entries, purpose=purpose, key=id_number
+    )
 
 
 def _text(value: object) -> str:
@@ -160,9 +196,18 @@ def vehicle_by_vin_page(
     actor: Actor = Depends(require(*PERSON_PAGE_ROLES, page=True)),
 ):
     if actor.is_staff and not known_purpose(purpose):
-        return ask_purpose(request, actor, "机动车（车辆识别代号）", vin, error="所选查询事由无效" if purpose else None)
+        return ask_purpose(
+            request, actor, "机动车（车辆识别代号）", vin, error="所选查询事由无效" if purpose else None
+        )
     vehicle = service.get_vehicle_by_vin(request.app.state.db, actor, vin, purpose=purpose)
-    return render(request, "vehicle.html", actor, v=vehicle, purpose=purpose, owner_link=_owner_link(actor, vehicle.owner_id, purpose))
+    return render(
+        request,
+        "vehicle.html",
+        actor,
+        v=vehicle,
+        purpose=purpose,
+        owner_link=_owner_link(actor, vehicle.owner_id, purpose),
+    )
 
 
 @router.get("/vehicles/{plate_type}/{plate_number}", response_class=HTMLResponse)
@@ -175,9 +220,18 @@ def vehicle_page(
 ):
     if actor.is_staff and not known_purpose(purpose):
         label = code_tables().label("plate_types", plate_type)
-        return ask_purpose(request, actor, f"机动车（{label}）", plate_number, error="所选查询事由无效" if purpose else None)
+        return ask_purpose(
+            request, actor, f"机动车（{label}）", plate_number, error="所选查询事由无效" if purpose else None
+        )
     vehicle = service.get_vehicle(request.app.state.db, actor, plate_number, plate_type, purpose=purpose)
-    return render(request, "vehicle.html", actor, v=vehicle, purpose=purpose, owner_link=_owner_link(actor, vehicle.owner_id, purpose))
+    return render(
+        request,
+        "vehicle.html",
+        actor,
+        v=vehicle,
+        purpose=purpose,
+        owner_link=_owner_link(actor, vehicle.owner_id, purpose),
+    )
 
 
 def _owner_link(actor: Actor, owner_id: str | None, purpose: str | None) -> str | None:

@@ -1,0 +1,304 @@
+"""The pages in a real browser: Playwright drives Debian's chromium against a live server on loopback.
+
+The store is SQLite with the small demo city. The app runs with the production argon2 profile so that
+an upload is imported in a background thread, as in service, and the job page follows it by htmx
+polling. Screenshots of the main pages go to docs/screenshots/ (look at them: without a CJK font every
+Chinese glyph is a box while the text assertions still pass).
+"""
+
+from __future__ import annotations
+
+import csv
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from trafficgov.accounts.model import Role
+from trafficgov.accounts.policy import role_policy
+from trafficgov.config import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 860}
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterator[str]:
+    """The app over a SQLite store holding the demo city, served by uvicorn in a thread on a free port."""
+    import uvicorn
+
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.demo.load import load_city
+    from trafficgov.store.db import Database
+    from trafficgov.web.app import create_app
+
+    folder = tmp_path_factory.mktemp("browser")
+    settings = replace(
+        Settings.from_env(),
+        database_url=f"sqlite:///{folder / 'browser.db'}",
+        var_dir=folder / "var",
+        audit_key_file=folder / "keys" / "audit.key",
+        session_key_file=folder / "keys" / "session.key",
+        max_upload_bytes=8 * 1024 * 1024,
+        argon2_profile="production",
+    )
+    db = Database(settings.database_url)
+    load_city(db, demo_dir / "manifest.json", cli_actor(db, "admin"), argon2_profile="test")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+    db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless. Never `playwright install`: these machines cannot download a browser."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's browser with `apt-get install -y chromium fonts-noto-cjk` (browser tests never skip)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:  # pragma: no cover - the test extra installs it
+        pytest.fail(f"playwright (Python) is not installed: pip install -e '.[test]' ({error})")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (no cookies) with the live server as base URL; page errors fail the test."""
+    context = browser.new_context(
+        base_url=live_server, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def rows(demo_dir: Path, name: str) -> list[dict[str, str]]:
+    with (demo_dir / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def log_in(page, account: dict) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(account["username"])
+    page.get_by_label("密码").fill(account["password"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.fonts.ready")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_login_page_renders_in_chinese(page):
+    page.goto("/me")
+    assert "/login" in page.url
+    assert page.get_by_role("heading", name="登录").is_visible()
+    assert page.evaluate("typeof htmx") == "object", "htmx is served from /static"
+    font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "Noto Sans CJK SC" in font
+    shoot(page, "01-login")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_logs_in_and_reaches_its_home_page(page, accounts, role):
+    account = accounts[str(role)]
+    log_in(page, account)
+    home = role_policy(role).home
+    assert page.url.endswith(home)
+    assert page.locator("header .who").inner_text().startswith(account["display_name"])
+    assert page.locator(f'header nav a[href="{home}"]').count() == 1
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")
+
+
+def test_a_citizen_sees_points_and_vehicles_and_cannot_open_another_persons_record(page, accounts, demo_dir):
+    account = accounts["citizen"]
+    log_in(page, account)
+    assert page.get_by_role("heading", name="我的信息").is_visible()
+    assert page.get_by_text("本记分周期累积记分").is_visible()
+    own_plates = [
+        v["plate_number"] for v in rows(demo_dir, "vehicles.csv") if v["owner_id"] == account["id_number"]
+    ]
+    for plate in own_plates:
+        assert page.get_by_text(plate, exact=True).first.is_visible()
+    shoot(page, "02-citizen-me")
+    other = next(
+        p for p in rows(demo_dir, "people.csv") if p["id_number"] != account["id_number"] and p["name"]
+    )
+    response = page.goto(f"/people/{other['id_number']}")
+    assert response is not None and response.status == 403
+    assert page.get_by_role("heading", name="无权访问").is_visible()
+    assert other["name"] not in page.content()
+
+
+def test_a_staff_search_finds_a_vehicle_with_a_purpose(page, accounts, demo_dir):
+    company = accounts["company"]["uscc"]
+    vehicle = next(
+        v for v in rows(demo_dir, "vehicles.csv") if company in (v["owner_id"], v["operator_uscc"])
+    )
+    log_in(page, accounts["officer"])
+    assert page.url.endswith("/search")
+    page.get_by_label("查询内容").fill("物流")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name=accounts["company"]["display_name"]).is_visible()
+    shoot(page, "03-staff-search")
+
+    page.get_by_label("查询内容").fill(vehicle["plate_number"])
+    page.locator("select[name=plate_type]").select_option(vehicle["plate_type"])
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("请先选择查询事由").is_visible(), "no record opens without a purpose"
+    page.locator("select[name=purpose]").select_option("case_handling")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询").click()
+    assert f"/vehicles/{vehicle['plate_type']}/" in page.url
+    assert page.get_by_text(vehicle["vin"]).is_visible()
+    assert page.get_by_text("查询事由：案件办理").is_visible()
+    shoot(page, "04-vehicle-record")
+
+
+def test_a_clerk_opens_a_person_record_after_stating_a_purpose(page, accounts):
+    id_number = accounts["citizen"]["id_number"]
+    log_in(page, accounts["clerk"])
+    page.goto(f"/people/{id_number}")
+    assert page.get_by_role("heading", name="请说明查询事由").is_visible()
+    page.locator("select[name=purpose]").select_option("service_handling")
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认并查阅").click()
+    assert page.get_by_role("heading", name=f"一人一档：{accounts['citizen']['display_name']}").is_visible()
+    assert page.get_by_text("本记分周期累积记分").is_visible()
+    shoot(page, "05-person-record")
+
+
+def test_a_company_sees_its_vehicles_and_drivers(page, accounts):
+    log_in(page, accounts["company"])
+    assert page.get_by_role("heading", name="本单位信息").is_visible()
+    assert page.get_by_role("heading", name=accounts["company"]["display_name"]).is_visible()
+    assert (
+        page.locator("td .badge", has_text="重点车辆").count()
+        + page.locator("td .badge", has_text="两客一危一货").count()
+        > 0
+    )
+    shoot(page, "06-company-me")
+
+
+def _people_file(path: Path, count: int) -> tuple[Path, str]:
+    """A people file of `count` valid rows (division 370112, 1960s births) and one with a wrong check digit."""
+    from trafficgov.registry.identifiers import id_check_digit
+
+    lines = ["id_number,name,phone,address,doc_type"]
+    for n in range(count):
+        first17 = (
+            f"370112{1960 + n % 10}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"  # unique below 21000 rows
+        )
+        lines.append(
+            f"{first17}{id_check_digit(first17)},导入测试{n},1390000{n % 10000:04d},山东省济南市历城区测试路{n}号,"
+        )
+    wrong = "37011219850505123"
+    bad = wrong + ("0" if id_check_digit(wrong) != "0" else "1")
+    lines.append(f"{bad},错号测试,13900000000,山东省济南市历城区,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, bad
+
+
+def test_an_upload_is_followed_by_htmx_polling_and_shows_its_quarantine(
+    page, accounts, tmp_path, monkeypatch
+):
+    from trafficgov.imports import service as imports_service
+
+    upload, bad = _people_file(tmp_path / "people-batch.csv", 3000)
+    # Hold the job in the queue until the page has polled, so that the polling is seen, not assumed.
+    gate = threading.Event()
+    run_job = imports_service.run_job
+
+    def gated_run_job(*args, **kwargs):
+        gate.wait(30)
+        return run_job(*args, **kwargs)
+
+    monkeypatch.setattr(imports_service, "run_job", gated_run_job)
+    log_in(page, accounts["clerk"])
+    page.goto("/imports")
+    page.locator("select[name=kind]").select_option("people")
+    page.locator("select[name=encoding]").select_option("utf-8")
+    page.locator("input[name=file]").set_input_files(str(upload))
+    with page.expect_navigation():
+        page.get_by_role("button", name="上传并导入").click()
+    assert "/imports/" in page.url
+    assert page.locator('[data-status="queued"]').is_visible()
+    with page.expect_request(lambda request: request.url.endswith("/progress")):
+        pass  # htmx asks for the progress fragment every second while the job waits or runs
+    gate.set()
+    # When the fragment says done, the page reloads itself (HX-Refresh) with the counts and quarantine.
+    page.wait_for_selector('[data-status="done"]', timeout=60_000)
+    page.wait_for_selector("table.quarantine")
+    assert page.get_by_text(f"身份证号码校验码错误：{bad}").is_visible()
+    assert page.locator("#job-progress [hx-trigger], #job-progress[hx-trigger]").count() == 0, (
+        "polling stops once the job is done"
+    )
+    shoot(page, "07-import-job")
+
+
+def test_a_supervisor_searches_the_audit_log_and_verifies_the_chain(page, accounts):
+    log_in(page, accounts["supervisor"])
+    assert page.url.endswith("/audit")
+    page.locator("select[name=action]").select_option("read")
+    with page.expect_navigation():
+        page.get_by_role("button", name="检索").click()
+    assert page.locator("table.audit tbody tr").count() > 0
+    page.get_by_role("button", name="校验哈希链").click()
+    page.wait_for_selector("#verify-result .verify")
+    assert "校验通过" in page.locator("#verify-result").inner_text()
+    assert page.get_by_role("link", name="CSV").get_attribute("href").startswith("/api/v1/audit/export?")
+    shoot(page, "08-audit")
+
+
+def test_a_partner_sees_organisations_and_looks_up_a_company(page, accounts, demo_dir):
+    company = rows(demo_dir, "companies.csv")[0]
+    log_in(page, accounts["partner"])
+    assert page.get_by_role("heading", name="协作部门数据共享").is_visible()
+    page.get_by_label("统一社会信用代码或企业名称").fill(company["uscc"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询").click()
+    assert page.get_by_text(company["name"], exact=True).is_visible()
+    shoot(page, "09-partner")
