@@ -125,7 +125,6 @@ def _seal(database) -> None:
     from datetime import UTC, datetime
 
     from trafficgov.audit import service as audit
-
     from trafficgov.audit.cli import witness_path
 
     try:

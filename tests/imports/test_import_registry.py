@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from trafficgov.imports.service import export_records, import_file
 from trafficgov.imports.store import ImportJobRow, QuarantineRow
 from trafficgov.registry.identifiers import id_check_digit, uscc_check_char, vin_check_char
-from trafficgov.registry.store import HistoryRow, PersonRow, VehicleRow
+from trafficgov.registry.store import HistoryRow, PersonRow
 
 
 def resident_id(first17: str) -> str:

@@ -22,7 +22,15 @@ from trafficgov.registry.identifiers import normalise
 from trafficgov.registry.masking import mask_id_number, mask_phone
 from trafficgov.registry.plates import validate_plate
 from trafficgov.registry.rows import holder_id, owner_id
-from trafficgov.registry.store import CompanyRow, CorrectionRow, EmploymentRow, HistoryRow, LicenceRow, PersonRow, VehicleRow
+from trafficgov.registry.store import (
+    CompanyRow,
+    CorrectionRow,
+    EmploymentRow,
+    HistoryRow,
+    LicenceRow,
+    PersonRow,
+    VehicleRow,
+)
 from trafficgov.registry.vehicle_sets import key_vehicle_reasons, two_passenger_one_danger_one_freight
 from trafficgov.store.db import Database
 
