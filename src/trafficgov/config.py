@@ -19,6 +19,7 @@ class Settings:
     max_upload_bytes: int
     cli_user: str
     argon2_profile: str  # "production" or "test" (cheap parameters, tests only)
+    audit_seal_seconds: float = 60.0  # how often the running app signs the audit chain's head
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,6 +34,7 @@ class Settings:
             max_upload_bytes=int(os.environ.get("TRAFFICGOV_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),
             cli_user=os.environ.get("TRAFFICGOV_USER", "admin"),
             argon2_profile=os.environ.get("TRAFFICGOV_ARGON2_PROFILE", "production"),
+            audit_seal_seconds=float(os.environ.get("TRAFFICGOV_AUDIT_SEAL_SECONDS", 60)),
         )
 
 

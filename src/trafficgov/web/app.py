@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -28,7 +30,21 @@ def _wants_html(request: Request) -> bool:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from trafficgov.audit.cli import witness_path
+        from trafficgov.audit.sealer import PeriodicSealer
+
+        sealer = PeriodicSealer(db, read_or_create_key(settings.audit_key_file), witness_path(settings), settings.audit_seal_seconds)
+        sealer.start()
+        try:
+            yield
+        finally:
+            sealer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="trafficgov 公安交管“放管服”平台",
         version=__version__,
         description="智慧交通数据大脑、信用监管、非现场执法、一件事一次办 — JSON API (zh-CN messages with English).",
