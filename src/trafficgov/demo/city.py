@@ -1180,7 +1180,7 @@ class _Builder:
     # -------------------------------------------------------------------------------- vehicles
 
     def new_vehicle(self, rng: Random, category: Category, registered: int, owner: str, operator: str,
-                    nev: bool = False, vehicle_type: str = "") -> tuple[_Vehicle, list[str]]:
+                    nev: bool = False, use_nature: str = "") -> tuple[_Vehicle, list[str]]:
         """Register one vehicle: plate, VIN, attributes, due dates. Returns it and its CSV row."""
         plate_type = category.plate_type
         if nev:
@@ -1194,8 +1194,8 @@ class _Builder:
         self.vehicle_serial += 1
         body = f"{wmi}{vds}0{VIN_YEARS[(reg_date.year - 1980) % 30]}{VIN_CHARS[m // 1_000_000]}{m % 1_000_000:06d}"
         vin = body[:8] + vin_check_char(body) + body[9:]
-        vtype = vehicle_type or category.vehicle_types[_below(rng, len(category.vehicle_types))]
-        use = category.use_natures[_below(rng, len(category.use_natures))]
+        vtype = category.vehicle_types[_below(rng, len(category.vehicle_types))]
+        use = use_nature or category.use_natures[_below(rng, len(category.use_natures))]
         axles = category.axles[_below(rng, len(category.axles))]
         if category.mass_kg == (0, 0):
             mass = TRUCK_MASS.get(axles, 25_000)
@@ -1287,7 +1287,9 @@ class _Builder:
             person_id = self.person_id(slot.person)
             owner, operator = (person_id, company.uscc) if slot.owned_by_driver else (company.uscc, "")
             nev = category.key == "city_bus" and registered >= NEV_PLATES_FROM.toordinal() and rng.random() < 0.6
-            vehicle, row = self.new_vehicle(rng, category, registered, owner, operator, nev=nev)
+            # a company outside road transport runs its trucks for itself: 非营运
+            use = "A" if company.kind == "other" else ""
+            vehicle, row = self.new_vehicle(rng, category, registered, owner, operator, nev=nev, use_nature=use)
             self.out_vehicles.write(row)
             company.vehicles += 1
             # the driver started when the vehicle came or some time before the history began
