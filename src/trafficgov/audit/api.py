@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -17,6 +14,7 @@ from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.apierrors import COMMON
 from trafficgov.audit import service
+from trafficgov.audit.export import csv_chunks, jsonl_line
 from trafficgov.audit.model import AuditEntry, action_label
 from trafficgov.config import read_or_create_key
 
@@ -142,44 +140,8 @@ def export(
 
     def rows() -> Iterator[str]:
         with db.transaction() as session:
-            if format == "csv":
-                buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\n")
-                writer.writerow(EXPORT_COLUMNS)
-                for r in service.export_rows(session, **where.model_dump()):
-                    writer.writerow(
-                        [
-                            r.seq,
-                            r.at.isoformat(),
-                            r.actor,
-                            r.role,
-                            r.unit or "",
-                            r.action,
-                            r.entity,
-                            r.record_key or "",
-                            r.purpose or "",
-                            json.dumps(r.detail, ensure_ascii=False, sort_keys=True),
-                            r.prev_hash,
-                            r.hash,
-                        ]
-                    )
-                    if buffer.tell() > 1 << 16:
-                        yield buffer.getvalue()
-                        buffer.seek(0)
-                        buffer.truncate()
-                yield buffer.getvalue()
-            else:
-                for r in service.export_rows(session, **where.model_dump()):
-                    yield (
-                        json.dumps(
-                            {
-                                c: (getattr(r, c).isoformat() if c == "at" else getattr(r, c))
-                                for c in EXPORT_COLUMNS
-                            },
-                            ensure_ascii=False,
-                        )
-                        + "\n"
-                    )
+            records = service.export_rows(session, **where.model_dump())
+            yield from (csv_chunks(records) if format == "csv" else map(jsonl_line, records))
 
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(

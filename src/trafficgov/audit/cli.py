@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from trafficgov.audit import service
-from trafficgov.audit.model import AuditEntry, AuditRecord, VerifyReport
+from trafficgov.audit.export import csv_chunks, jsonl_line
+from trafficgov.audit.model import AuditEntry, VerifyReport
 from trafficgov.config import Settings, read_or_create_key
 from trafficgov.store.db import Database
 
@@ -27,21 +27,6 @@ app = typer.Typer(
 # Times typed without an offset are Beijing time; China has no daylight saving, a fixed offset suffices.
 BEIJING = timezone(timedelta(hours=8), "CST")
 
-EXPORT_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "role",
-    "unit",
-    "action",
-    "action_zh",
-    "entity",
-    "record_key",
-    "purpose",
-    "detail",
-    "prev_hash",
-    "hash",
-)
 
 
 class ExportFormat(StrEnum):
@@ -163,7 +148,7 @@ def seal() -> None:
     database = _database(settings)
     console = Console()
     try:
-        with database.transaction() as session:
+        with database.transaction(write=True) as session:
             checkpoint = service.seal(session, key, _now())
     except service.AuditIntegrityError as error:
         console.print("[bold red]哈希链已损坏，未签封 — the chain is broken, nothing was sealed[/]")
@@ -213,7 +198,7 @@ def search(
     }
     settings = _settings()
     database = _database(settings)
-    with database.transaction() as session:
+    with database.transaction(write=True) as session:
         records = service.search(session, **filters, limit=limit, offset=offset)
         _record_cli_access(session, settings, "read", purpose, _plain(filters))
     table = Table(title=f"审计日志 audit log — {len(records)} 条")
@@ -248,13 +233,6 @@ def _plain(filters: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in filters.items()}
 
 
-def _export_row(record: AuditRecord) -> dict:
-    data = record.as_dict()
-    data["action_zh"] = record.action_zh
-    data["detail"] = json.dumps(record.detail, ensure_ascii=False, sort_keys=True)
-    return {column: data[column] for column in EXPORT_COLUMNS}
-
-
 @app.command()
 def export(
     output_format: Annotated[ExportFormat, typer.Option("--format", help="csv 或 jsonl")] = ExportFormat.csv,
@@ -278,20 +256,14 @@ def export(
     settings = _settings()
     database = _database(settings)
     out = sys.stdout
-    with database.transaction() as session:
+    with database.transaction(write=True) as session:
         _record_cli_access(
             session, settings, "export", purpose, {**_plain(filters), "format": output_format.value}
         )
         rows = service.export_rows(session, **filters)
-        if output_format is ExportFormat.csv:
-            writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for record in rows:
-                writer.writerow(_export_row(record))
-        else:
-            for record in rows:
-                out.write(json.dumps({**record.as_dict(), "action_zh": record.action_zh}, ensure_ascii=False))
-                out.write("\n")
+        pieces = csv_chunks(rows) if output_format is ExportFormat.csv else map(jsonl_line, rows)
+        for piece in pieces:
+            out.write(piece)
     out.flush()
 
 
@@ -318,7 +290,7 @@ def retention(
     key = _key(settings)
     database = _database(settings)
     try:
-        with database.transaction() as session:
+        with database.transaction(write=True) as session:
             deleted = service.apply_retention(session, key, before=cutoff, at=now, actor=settings.cli_user)
     except service.AuditIntegrityError as error:
         console.print("[bold red]哈希链已损坏，未清理任何记录 — the chain is broken, nothing was deleted[/]")

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
-from pydantic import BaseModel
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
@@ -18,32 +17,6 @@ from trafficgov.imports.reader import detect_format, python_encoding
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports 导入"], responses={**COMMON, **responses(404)})
 IMPORTERS = (Role.ADMIN, Role.CLERK)
-
-
-class JobOut(BaseModel):
-    id: int
-    kind: str
-    filename: str
-    status: str
-    actor: str
-    created_at: datetime
-    finished_at: datetime | None
-    size_bytes: int
-    bytes_done: int
-    read: int
-    inserted: int
-    updated: int
-    unchanged: int
-    quarantined: int
-    error: str | None
-
-
-class QuarantineOut(BaseModel):
-    line_no: int
-    field: str | None
-    reason_zh: str
-    reason_en: str
-    raw: str
 
 
 def start_upload(request: Request, kind: str, upload: UploadFile, encoding: str, actor: Actor) -> int:
@@ -86,39 +59,39 @@ def start_upload(request: Request, kind: str, upload: UploadFile, encoding: str,
     return job_id
 
 
-@router.post("/{kind}", response_model=JobOut, status_code=202, summary="上传导入文件（CSV或JSONL）", responses=responses(413))
+@router.post("/{kind}", response_model=service.JobView, status_code=202, summary="上传导入文件（CSV或JSONL）", responses=responses(413))
 def upload(
     kind: Annotated[str, Path(max_length=32)],
     request: Request,
     file: UploadFile,
     encoding: Annotated[str, Form(max_length=16)] = "utf-8",
     actor: Actor = Depends(require(*IMPORTERS)),
-) -> JobOut:
+) -> service.JobView:
     from trafficgov.imports.kinds import get_kind
 
     get_kind(kind)
     job_id = start_upload(request, kind, file, encoding, actor)
-    return JobOut(**vars(service.get_job(request.app.state.db, job_id)))
+    return service.get_job(request.app.state.db, job_id)
 
 
-@router.get("/jobs", response_model=list[JobOut], summary="导入任务列表")
-def jobs(request: Request, actor: Actor = Depends(require(*IMPORTERS, Role.SUPERVISOR))) -> list[JobOut]:
-    return [JobOut(**vars(j)) for j in service.list_jobs(request.app.state.db)]
+@router.get("/jobs", response_model=list[service.JobView], summary="导入任务列表")
+def jobs(request: Request, actor: Actor = Depends(require(*IMPORTERS, Role.SUPERVISOR))) -> list[service.JobView]:
+    return service.list_jobs(request.app.state.db)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, summary="导入任务进度")
-def job(job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, actor: Actor = Depends(require(*IMPORTERS, Role.SUPERVISOR))) -> JobOut:
-    return JobOut(**vars(service.get_job(request.app.state.db, job_id)))
+@router.get("/jobs/{job_id}", response_model=service.JobView, summary="导入任务进度")
+def job(job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, actor: Actor = Depends(require(*IMPORTERS, Role.SUPERVISOR))) -> service.JobView:
+    return service.get_job(request.app.state.db, job_id)
 
 
-@router.get("/jobs/{job_id}/quarantine", response_model=list[QuarantineOut], summary="隔离记录及原因")
+@router.get("/jobs/{job_id}/quarantine", response_model=list[service.QuarantineView], summary="隔离记录及原因")
 def quarantine(
     job_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     actor: Actor = Depends(require(*IMPORTERS, Role.SUPERVISOR)),
-) -> list[QuarantineOut]:
-    return [QuarantineOut(**vars(q)) for q in service.list_quarantine(request.app.state.db, job_id, limit=limit, offset=offset)]
+) -> list[service.QuarantineView]:
+    return service.list_quarantine(request.app.state.db, job_id, limit=limit, offset=offset)
 
 

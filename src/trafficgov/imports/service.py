@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -388,8 +389,9 @@ def write_export(records: Iterable[dict[str, str]], columns: tuple[str, ...], fi
 # ---------------------------------------------------------------- jobs and quarantine, for pages and API
 
 
-@dataclass
-class JobView:
+class JobView(BaseModel):
+    """导入任务 as pages and the API show it (bytes_done of size_bytes while it runs)."""
+
     id: int
     kind: str
     filename: str
@@ -433,8 +435,9 @@ def get_job(db: Database, job_id: int) -> JobView:
         return _job_view(row)
 
 
-@dataclass
-class QuarantineView:
+class QuarantineView(BaseModel):
+    """隔离记录 as pages and the API show it."""
+
     line_no: int
     field: str | None
     reason_zh: str
@@ -446,4 +449,4 @@ def list_quarantine(db: Database, job_id: int, *, limit: int = 200, offset: int 
     get_job(db, job_id)
     with db.transaction() as session:
         rows = session.scalars(select(QuarantineRow).where(QuarantineRow.job_id == job_id).order_by(QuarantineRow.line_no).limit(limit).offset(offset))
-        return [QuarantineView(r.line_no, r.field, r.reason_zh, r.reason_en, r.raw) for r in rows]
+        return [QuarantineView(line_no=r.line_no, field=r.field, reason_zh=r.reason_zh, reason_en=r.reason_en, raw=r.raw) for r in rows]
