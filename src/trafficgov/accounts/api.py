@@ -57,8 +57,8 @@ def login(request: Request, username: str, password: str) -> Actor:
 @router.post("/auth/token", response_model=TokenOut, summary="用户名和密码换取访问令牌", responses=responses(429))
 def token(
     request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=256)],
     _caller: Actor | None = Depends(public()),
 ) -> TokenOut:
     actor = login(request, username, password)

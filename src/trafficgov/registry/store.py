@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trafficgov.store.base import Base
+from trafficgov.store.types import UTCDateTime
 
 
 class PersonRow(Base):
@@ -22,7 +23,7 @@ class PersonRow(Base):
     address: Mapped[str | None] = mapped_column(String(256))
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CompanyRow(Base):
@@ -36,7 +37,7 @@ class CompanyRow(Base):
     address: Mapped[str | None] = mapped_column(String(256))
     permit_number: Mapped[str | None] = mapped_column(String(64))
     permit_valid_to: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LicenceRow(Base):
@@ -53,7 +54,7 @@ class LicenceRow(Base):
     school_uscc: Mapped[str | None] = mapped_column(ForeignKey("companies.uscc"), index=True)
     points: Mapped[int | None] = mapped_column(Integer)
     cycle_start: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class VehicleRow(Base):
@@ -77,7 +78,7 @@ class VehicleRow(Base):
     inspection_due: Mapped[date | None] = mapped_column(Date)
     insurance_expiry: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str | None] = mapped_column(String(8))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class EmploymentRow(Base):
@@ -94,7 +95,7 @@ class EmploymentRow(Base):
     role: Mapped[str] = mapped_column(String(32))
     from_date: Mapped[date] = mapped_column(Date)
     to_date: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class HistoryRow(Base):
@@ -105,7 +106,7 @@ class HistoryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity: Mapped[str] = mapped_column(String(32))
     entity_key: Mapped[str] = mapped_column(String(64))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))  # e.g. "import:12" or "correction:3"
     old_values: Mapped[dict] = mapped_column(JSON)
@@ -125,7 +126,7 @@ class CorrectionRow(Base):
     requested_value: Mapped[str] = mapped_column(String(256))
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decision_note: Mapped[str | None] = mapped_column(Text)
