@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--size", default="large")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy (collapsed stacks in bench/out)")
     args = parser.parse_args()
 
     folder = HERE / "out" / args.size
@@ -110,14 +111,17 @@ def main() -> None:
         bare.terminate()
         bare.wait()
     port = free_port()
-    server = subprocess.Popen([str(BIN / "trafficgov"), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    command = [str(BIN / "trafficgov"), "serve", "--port", str(port)]
+    if args.profile:
+        command = [str(BIN / "py-spy"), "record", "-f", "raw", "-r", "200", "-o", str(folder / "server.stacks"), "--", *command]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for(port, "/health")
         results["citizen"] = load(port, ["/api/v1/me"] * len(citizen_tokens), citizen_tokens, args.seconds, args.connections, folder, "citizen")
         results["staff"] = load(port, staff_urls, [officer_token], args.seconds, args.connections, folder, "staff")
     finally:
-        server.terminate()
-        server.wait()
+        server.send_signal(2)  # SIGINT: uvicorn shuts down cleanly, py-spy writes its profile
+        server.wait(timeout=60)
 
     # Where the time goes: the same look-ups in process, no HTTP, no thread pool.
     def per_call(fn, n=2000) -> float:

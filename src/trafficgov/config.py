@@ -20,6 +20,7 @@ class Settings:
     cli_user: str
     argon2_profile: str  # "production" or "test" (cheap parameters, tests only)
     audit_seal_seconds: float = 60.0  # how often the running app signs the audit chain's head
+    worker_threads: int = 4  # threads that run the (synchronous) routes of one web worker
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             cli_user=os.environ.get("TRAFFICGOV_USER", "admin"),
             argon2_profile=os.environ.get("TRAFFICGOV_ARGON2_PROFILE", "production"),
             audit_seal_seconds=float(os.environ.get("TRAFFICGOV_AUDIT_SEAL_SECONDS", 60)),
+            worker_threads=int(os.environ.get("TRAFFICGOV_WORKER_THREADS", 4)),
         )
 
 

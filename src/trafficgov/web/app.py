@@ -17,9 +17,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from trafficgov import __version__
 from trafficgov.accounts.guard import PageLoginRequired
+from trafficgov.accounts.policy import policy
 from trafficgov.accounts.ratelimit import LoginLimiter
 from trafficgov.config import Settings, read_or_create_key
 from trafficgov.errors import FieldError, Forbidden, NotFound
+from trafficgov.registry.codetables import code_tables
 from trafficgov.store.db import Database
 
 HERE = Path(__file__).parent
@@ -31,10 +33,18 @@ def _wants_html(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    # Load and validate the rule and code-table files now: the platform refuses to start on an invalid one.
+    code_tables()
+    policy()
     db = db or Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from anyio import to_thread
+
+        # Few worker threads: the work is CPU-bound Python under one GIL, and 40 threads (anyio's
+        # default) mostly queue for the GIL and starve the event loop (see docs/benchmarks.md).
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         from trafficgov.audit.cli import witness_path
         from trafficgov.audit.sealer import PeriodicSealer
 
