@@ -90,3 +90,21 @@ def test_help_lists_every_command(env):
     result = run(env, "--help")
     for command in ("import", "export", "db", "demo", "audit", "serve", "users"):
         assert command in result.output
+
+
+def test_export_is_masked_for_a_role_without_the_right_and_audited_with_its_user(env, tmp_path):
+    number = resident_id("37010219800101123")
+    people = tmp_path / "people.csv"
+    people.write_text(f"id_number,name,phone\n{number},张三,13800000001\n", encoding="utf-8")
+    run(env, "import", "people", str(people))
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("code,name,kind,parent_code,jurisdiction\n370100000000,济南市公安局交通警察支队,detachment,,370100\n", encoding="utf-8")
+    assert run(env, "users", "load-orgs", str(orgs)).exit_code == 0
+    created = run(env, "users", "create", "clerk1", "--role", "clerk", "--org", "370100000000", "--password", "s3cret-pass")
+    assert created.exit_code == 0, created.output
+    as_clerk = run({**env, "TRAFFICGOV_USER": "clerk1"}, "export", "people")
+    assert f"{number[:6]}********{number[-4:]}" in as_clerk.stdout and "138****0001" in as_clerk.stdout
+    as_admin = run(env, "export", "people")
+    assert number in as_admin.stdout
+    log = run(env, "audit", "search", "--action", "export")
+    assert "clerk1" in log.stdout
