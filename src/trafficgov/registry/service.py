@@ -22,7 +22,7 @@ from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.identifiers import normalise
 from trafficgov.registry.masking import mask_id_number, mask_phone
 from trafficgov.registry.plates import validate_plate
-from trafficgov.registry.rows import holder_id, owner_id
+from trafficgov.registry.rows import holder_id
 from trafficgov.registry.store import (
     CompanyRow,
     CorrectionRow,
@@ -511,6 +511,3 @@ def decide_correction(db: Database, actor: Actor, correction_id: int, approve: b
         audit.append(session, AuditEntry(actor=actor.username, role=str(actor.role), unit=actor.unit, action="decide", entity="correction", record_key=str(row.id), purpose="service_handling", at=at, detail={"approved": approve}))
         return _correction_view(row, Masker(actor))
 
-
-def owner_key(value: str) -> str | None:
-    return owner_id({"owner_id": value})
