@@ -44,6 +44,7 @@ lint: $(BIN)/.installed ## ruff and the import contracts
 bench: $(BIN)/.installed ## run the benchmarks (long; results go to docs/benchmarks.md by hand)
 	$(BIN)/python bench/import_registry.py
 	$(BIN)/python bench/api_lookup.py
+	$(BIN)/python bench/decide.py
 
 clean: ## remove the virtual environment and the embedded store
 	rm -rf $(VENV) var

@@ -28,8 +28,10 @@ DEFAULT_AS_OF = date(2026, 6, 30)
 
 def _mount_context_apps() -> None:
     from trafficgov.audit.cli import app as audit_app
+    from trafficgov.enforcement.cli import app as penalty_app
 
     app.add_typer(audit_app, name="audit", help="审计 — verify, search, export and seal the audit log.")
+    app.add_typer(penalty_app, name="penalty", help="处罚裁量 — batch penalty decisions from the rules as data (no database).")
 
 
 def _database():

@@ -1,0 +1,1 @@
+"""执法 — enforcement: cases, the pure decision engine and its batch command."""
