@@ -39,6 +39,8 @@ class ImportKind:
     renames: dict[str, str] = field(default_factory=dict)  # table column -> file column where they differ
     personal: tuple[str, ...] = ()  # file columns holding personal numbers (masked on export)
     phones: tuple[str, ...] = ()
+    # Optional vectorised checker of CSV blocks (see imports.fastpath): frame -> parse's dict or None per row.
+    fast: Callable[[Any, Any], list[dict[str, Any] | None]] | None = None
 
     def file_column(self, column: str) -> str:
         return self.renames.get(column, column)

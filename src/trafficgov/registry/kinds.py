@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trafficgov.imports import fastpath
 from trafficgov.imports.kinds import ImportKind, Reference, register
 from trafficgov.registry import rows
 from trafficgov.registry.store import CompanyRow, EmploymentRow, LicenceRow, PersonRow, VehicleRow
@@ -17,6 +18,7 @@ register(
         columns=("id_number", "name", "phone", "address", "doc_type"),
         key=("id_number",),
         parse=rows.parse_person,
+        fast=fastpath.check_people,
         personal=("id_number",),
         phones=("phone",),
     )
@@ -58,6 +60,7 @@ register(
         ),
         key=("plate_number", "plate_type"),
         parse=rows.parse_vehicle,
+        fast=fastpath.check_vehicles,
         references=(
             Reference("owner_id", ((people, "id_number"), (companies, "uscc")), "所有人", "owner (import people or companies first)"),
             Reference("operator_uscc", ((companies, "uscc"),), "挂靠/经营企业", "operating company (import companies first)"),
