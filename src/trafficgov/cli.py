@@ -66,7 +66,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 @app.command("import")
 def import_command(
-    kind: Annotated[str, typer.Argument(help="people, companies, licences, vehicles, employments")],
+    kind: Annotated[str, typer.Argument(help="people, companies, licences, vehicles, employments, captures (JSONL)")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".csv (header row) or .jsonl")],
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object on the last line")] = False,
     encoding: Annotated[str, typer.Option(help="utf-8 (BOM optional) or gb18030")] = "utf-8",
@@ -74,14 +74,16 @@ def import_command(
     """导入 — validate and import a file; invalid rows go to quarantine, re-import changes nothing."""
     from trafficgov.accounts.service import cli_actor
     from trafficgov.errors import FieldError
-    from trafficgov.imports.service import import_file
+    from trafficgov.imports.kinds import get_ingest
+    from trafficgov.imports.service import import_file, ingest_file
 
     try:
         database = _database()
         actor = cli_actor(database, Settings.from_env().cli_user)
+        run = ingest_file if get_ingest(kind) else import_file
         with _progress() as progress:
             task = progress.add_task(f"导入 {kind}", total=file.stat().st_size)
-            summary = import_file(database, kind, file, actor, encoding=encoding, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            summary = run(database, kind, file, actor, encoding=encoding, progress=lambda done, total: progress.update(task, completed=done, total=total))
         _seal(database)
     except FieldError as exc:
         _fail(exc)

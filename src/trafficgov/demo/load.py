@@ -23,6 +23,10 @@ def load_city(db: Database, manifest_path: Path, actor: Actor, *, argon2_profile
     summaries = {}
     for kind in MASTER_KINDS:
         summaries[kind] = import_file(db, kind, files[kind], actor, progress=progress_for(kind) if progress_for else None)
+    if "cameras" in files:
+        from trafficgov.enforcement.service import load_demo_devices
+
+        load_demo_devices(db, actor, files["cameras"])
     for role, account in manifest["accounts"].items():
         accounts.create_user(
             db, account["username"], account["password"], Role(role), display_name=account.get("display_name", ""),

@@ -19,9 +19,13 @@ def text(values: dict[str, Any], name: str, *, required: bool = False, max_lengt
     if not isinstance(value, str):
         raise FieldError(name, f"字段 {name} 应为字符串（代码请加引号，如 \"02\"）", f"field {name} must be a string (quote codes, e.g. \"02\")")
     value = value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+    if not value:  # only blanks (NFKC turns some control characters into spaces)
+        if required:
+            raise FieldError(name, f"缺少必填字段 {name}", f"required field {name} is missing")
+        return None
     if len(value) > max_length:
         raise FieldError(name, f"字段 {name} 超过{max_length}个字符", f"field {name} is longer than {max_length} characters")
-    return value or None
+    return value
 
 
 def integer(values: dict[str, Any], name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:

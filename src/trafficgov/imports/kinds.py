@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-KIND_MODULES = ["trafficgov.registry.kinds"]
+KIND_MODULES = ["trafficgov.registry.kinds", "trafficgov.enforcement.kinds"]
 
 
 @dataclass(frozen=True)
@@ -70,5 +70,32 @@ def get_kind(name: str) -> ImportKind:
     if name not in kinds:
         from trafficgov.errors import FieldError
 
-        raise FieldError("kind", f"未知的导入类型：{name}（可用：{'、'.join(kinds)}）", f"unknown kind {name!r}; known: {', '.join(kinds)}")
+        raise FieldError("kind", f"未知的导入类型：{name}（可用：{'、'.join([*kinds, *_INGESTS])}）", f"unknown kind {name!r}; known: {', '.join([*kinds, *_INGESTS])}")
     return kinds[name]
+
+
+@dataclass(frozen=True)
+class EventIngest:
+    """An importable kind of events (captures …) that its own context ingests in batches of records.
+
+    `ingest(db, actor, records)` takes parsed JSON objects (or a raw line that is not JSON) and returns
+    a summary with `accepted`, `duplicates` and `rejected` ([{index, field, reason_zh, reason_en}]).
+    Each call is one transaction; events carry a stable id, so a re-run after a crash completes the file.
+    """
+
+    name: str
+    label_zh: str
+    ingest: Callable[..., Any]
+    batch: int = 1000
+
+
+_INGESTS: dict[str, EventIngest] = {}
+
+
+def register_ingest(ingest: EventIngest) -> None:
+    _INGESTS[ingest.name] = ingest
+
+
+def get_ingest(name: str) -> EventIngest | None:
+    all_kinds()
+    return _INGESTS.get(name)

@@ -29,8 +29,8 @@ from trafficgov.audit.model import AuditEntry
 from trafficgov.errors import FieldError
 from trafficgov.imports import fastpath
 from trafficgov.imports.fastpath import FastRecord
-from trafficgov.imports.kinds import ImportKind, get_kind
-from trafficgov.imports.reader import CountingReader, RawRecord, detect_format, read_records
+from trafficgov.imports.kinds import ImportKind, get_ingest, get_kind
+from trafficgov.imports.reader import CountingReader, RawRecord, detect_format, python_encoding, read_records
 from trafficgov.imports.store import ImportJobRow, QuarantineRow
 from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.masking import mask_id_number, mask_phone
@@ -75,7 +75,8 @@ def _set_progress(job_id: int, done: int, total: int) -> None:
 
 
 def create_job(db: Database, kind: str, filename: str, actor: Actor, *, size_bytes: int, encoding: str, at: datetime) -> int:
-    get_kind(kind)
+    if get_ingest(kind) is None:
+        get_kind(kind)
     file_format = detect_format(filename)
     with db.transaction(write=True) as session:
         job = ImportJobRow(
@@ -589,3 +590,87 @@ def list_quarantine(db: Database, job_id: int, *, limit: int = 200, offset: int 
     with db.transaction() as session:
         rows = session.scalars(select(QuarantineRow).where(QuarantineRow.job_id == job_id).order_by(QuarantineRow.line_no).limit(limit).offset(offset))
         return [QuarantineView(line_no=r.line_no, field=r.field, reason_zh=r.reason_zh, reason_en=r.reason_en, raw=r.raw) for r in rows]
+
+
+# ---------------------------------------------------------------- event kinds (captures …)
+
+
+def ingest_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: str = "utf-8", progress: Progress | None = None, at: datetime | None = None) -> ImportSummary:
+    """Import a JSONL file of events through its context's ingest, in batches; rejects go to quarantine.
+
+    Events have stable ids, so each batch is its own transaction and a re-run after a crash completes
+    the file without duplicating anything. `inserted` counts accepted events, `unchanged` duplicates.
+    """
+    ingest = get_ingest(kind)
+    if ingest is None:
+        raise FieldError("kind", f"未知的事件类型：{kind}", f"unknown event kind: {kind}")
+    if detect_format(path.name) != "jsonl":
+        raise FieldError("file", f"{ingest.label_zh}只接受 JSONL 文件", f"{kind} are imported from JSONL files only")
+    at = at or datetime.now(UTC)
+    job_id = create_job(db, kind, path.name, actor, size_bytes=path.stat().st_size, encoding=encoding, at=at)
+    summary = ImportSummary(kind=kind, job_id=job_id)
+    total = path.stat().st_size
+    batch: list[Any] = []
+    lines: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        result = ingest.ingest(db, actor, batch)
+        summary.inserted += result.accepted
+        summary.unchanged += result.duplicates
+        quarantine = [
+            {"job_id": job_id, "kind": kind, "line_no": lines[r.index][0], "field": r.field,
+             "reason_zh": r.reason_zh, "reason_en": r.reason_en, "raw": lines[r.index][1][:4000]}
+            for r in result.rejected
+        ]
+        summary.quarantined += len(quarantine)
+        if quarantine:
+            with db.transaction(write=True) as session:
+                session.execute(insert(QuarantineRow.__table__), quarantine)
+        batch.clear()
+        lines.clear()
+
+    try:
+        with path.open("rb") as handle:
+            counter = CountingReader(handle)
+            text = io.TextIOWrapper(io.BufferedReader(counter), encoding=python_encoding(encoding), errors="replace")
+            for line_no, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                summary.read += 1
+                try:
+                    batch.append(json.loads(line))
+                except json.JSONDecodeError:
+                    batch.append(line.rstrip("\n"))
+                lines.append((line_no, line.rstrip("\n")))
+                if len(batch) >= ingest.batch:
+                    flush()
+                    _set_progress(job_id, counter.count, total)
+                    if progress:
+                        progress(counter.count, total)
+            flush()
+    except Exception as exc:
+        _finish_job(db, job_id, summary, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        with _live_lock:
+            _live_progress.pop(job_id, None)
+    if progress:
+        progress(total, total)
+    with db.transaction(write=True) as session:
+        audit.append(session, AuditEntry(actor=actor.username, role=str(actor.role), unit=actor.unit, action="import", entity=kind, record_key=f"job:{job_id}", purpose=None, at=at, detail=summary.public()))
+    _finish_job(db, job_id, summary, None)
+    return summary
+
+
+def _finish_job(db: Database, job_id: int, summary: ImportSummary, error: str | None) -> None:
+    with db.transaction(write=True) as session:
+        job = session.get(ImportJobRow, job_id)
+        assert job is not None
+        for name, value in summary.public().items():
+            if name != "kind":
+                setattr(job, name, value)
+        job.status = "failed" if error else "done"
+        job.error = error
+        job.finished_at = datetime.now(UTC)

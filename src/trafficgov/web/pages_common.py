@@ -23,13 +23,16 @@ SEARCH = ("/search", "综合查询")
 CORRECTIONS = ("/corrections", "更正申请")
 IMPORTS = ("/imports", "数据导入")
 AUDIT = ("/audit", "审计日志")
+REVIEW = ("/enforcement/review", "抓拍审核")
+APPROVALS = ("/enforcement/approvals", "法制审核")
+MY_VIOLATIONS = ("/me/violations", "我的违法")
 
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.CITIZEN: (("/me", "我的信息"),),
-    Role.COMPANY: (("/me", "本单位信息"),),
+    Role.CITIZEN: (("/me", "我的信息"), MY_VIOLATIONS),
+    Role.COMPANY: (("/me", "本单位信息"), MY_VIOLATIONS),
     Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS),
-    Role.OFFICER: (SEARCH,),
-    Role.LEGAL_REVIEWER: (SEARCH,),
+    Role.OFFICER: (SEARCH, REVIEW),
+    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS),
     Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS),
     Role.PARTNER: (("/partner", "协作部门"),),
     Role.COMMAND: (SEARCH,),

@@ -1,0 +1,878 @@
+"""Use cases of the enforcement pipeline: ingest captures, review them, propose and issue decisions.
+
+Each command is one explicit transaction; every state change appends to the audit log in it. Time is
+an argument (`now`), read from the clock only at the edge when the caller gives none.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from trafficgov.accounts.model import Actor, Role
+from trafficgov.audit import service as audit
+from trafficgov.audit.model import AuditEntry
+from trafficgov.enforcement import admissibility as adm
+from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
+from trafficgov.enforcement.decide import DecisionError, decide
+from trafficgov.enforcement.model import Case, Measured, PriorViolation, Road, Vehicle
+from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow
+from trafficgov.errors import FieldError, Forbidden, NotFound
+from trafficgov.registry.codetables import code_tables
+from trafficgov.registry.plates import validate_plate
+from trafficgov.registry.service import Masker
+from trafficgov.registry.store import HistoryRow, LicenceRow, PersonRow, VehicleRow
+from trafficgov.rules.loader import default_rulebook
+from trafficgov.store.db import Database
+
+BEIJING = timezone(timedelta(hours=8))
+MAX_BATCH = 1000
+REVIEWERS = (Role.OFFICER,)
+CASE_STATUS_ZH = {
+    "proposed": "待签发",
+    "manual": "待人工裁量",
+    "pending_approval": "待法制审核",
+    "issued": "已签发",
+}
+CAPTURE_STATUS_ZH = {
+    "pending": "待审核",
+    "confirmed": "已立案",
+    "merged": "已并案",
+    "rejected": "已消除",
+    "inadmissible": "不可采",
+}
+APPEAL_ZH = (
+    "如不服本决定，可以在收到本决定书之日起六十日内依法申请行政复议，或者在六个月内依法向人民法院提起行政诉讼。"
+)
+PAY_DAYS = 15  # APL Art. 67: pay within 15 days of receiving the decision (calendar days: APL Art. 85 lists only 2/3/5/7)
+SURCHARGE_ZH = "逾期不缴纳罚款的，每日按罚款数额的百分之三加处罚款，加处罚款的数额不超出罚款的数额（《行政处罚法》第七十二条）。"
+
+
+class Conflict(Exception):
+    """冲突 — the record changed under the caller (another officer acted first); answered with 409."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+
+
+# ---------------------------------------------------------------- input and output models
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Place(_In):
+    region: str = Field(pattern=r"^\d{6}$", description="违法地行政区划代码 (6 digits)")
+    lon: float | None = Field(default=None, ge=73, le=136)
+    lat: float | None = Field(default=None, ge=3, le=54)
+    road: str | None = Field(default=None, max_length=64, description="道路名称")
+    stretch: str | None = Field(default=None, max_length=64, description="路段编号; defaults to the device's stretch or the road")
+    road_type: Literal["expressway", "urban_expressway", "ordinary"] | None = None
+    road_class: Literal["urban", "highway"] | None = None
+    speed_limit_kmh: int | None = Field(default=None, gt=0, le=150)
+
+
+class Evidence(_In):
+    uri: str = Field(min_length=1, max_length=512)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class CaptureIn(_In):
+    """非现场抓拍 — one capture as a device or a citizen sends it."""
+
+    capture_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    source: adm.Source
+    device_id: str | None = Field(default=None, max_length=32)
+    captured_at: AwareDatetime
+    place: Place
+    plate_number: str = Field(min_length=1, max_length=16)
+    plate_type: str = Field(min_length=2, max_length=2)
+    behavior: str = Field(min_length=1, max_length=64)
+    measurements: Measured = Measured()
+    evidence: list[Evidence] = Field(default=[], max_length=20)
+
+
+class Rejection(BaseModel):
+    index: int
+    capture_id: str | None = None
+    field: str
+    reason_zh: str
+    reason_en: str
+
+
+class IngestSummary(BaseModel):
+    """抓拍导入结果 — accepted (inadmissible ones included, flagged), duplicates, and each rejected record."""
+
+    accepted: int = 0
+    inadmissible: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = []
+
+
+class CaptureView(BaseModel):
+    capture_id: str
+    source: str
+    source_label: str
+    device_id: str | None
+    captured_at: datetime
+    region: str
+    road: str | None
+    stretch: str
+    plate_number: str
+    plate_type: str
+    behavior: str
+    behavior_label: str
+    measurements: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    admissible: bool
+    inadmissible_reason_zh: str | None
+    status: str
+    status_label: str
+    review_due: date | None
+    overdue: bool
+    erase_reason: str | None
+    erase_reason_label: str | None
+    review_note: str | None
+    case_id: int | None
+
+
+class CaseView(BaseModel):
+    id: int
+    plate_number: str
+    plate_type: str
+    behavior: str
+    behavior_label: str
+    region: str
+    road: str | None
+    stretch: str
+    occurred_at: datetime
+    capture_count: int
+    entered_at: datetime
+    notify_due: date | None
+    notified_at: datetime | None
+    owner_id: str | None
+    owner_kind: str
+    status: str
+    status_label: str
+    proposal: dict[str, Any] | None
+    proposal_error: dict[str, Any] | None
+    procedure: str | None
+    decision: dict[str, Any] | None
+    deviation_reason: str | None
+    requested_by: str | None
+    review_note: str | None
+    reviewed_by: str | None
+    decision_number: str | None
+    issued_at: datetime | None
+    issued_by: str | None
+    points_applied_to: str | None
+    awaiting_driver: bool
+    version: int
+    merged: bool = False
+    captures: list[CaptureView] = []
+
+
+class OverdueView(BaseModel):
+    as_of: date
+    captures: list[CaptureView]
+    cases: list[CaseView]
+
+
+class Deviation(_In):
+    """偏离建议的决定 — what the officer would decide instead of the proposal."""
+
+    outcome: Literal["no_penalty", "warning", "fine", "fine_and_licence"]
+    fine_yuan: int | None = Field(default=None, ge=0, le=200_000)
+    points: int = Field(default=0, ge=0, le=12)
+
+
+class IssueRequest(_In):
+    version: int = Field(ge=1, description="the case version the officer saw (optimistic lock)")
+    deviation: Deviation | None = None
+    reason: str | None = Field(default=None, max_length=2000, description="偏离理由 (required with a deviation)")
+
+
+class ApprovalRequest(_In):
+    version: int = Field(ge=1)
+    approve: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class RejectRequest(_In):
+    reason_code: str = Field(max_length=32, description="ProcReg Art. 22 erase reason code")
+    note: str = Field(default="", max_length=2000)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(BEIJING).date()
+
+
+def _due(start: datetime, limit: adm.TimeLimit) -> date | None:
+    try:
+        return add_days(local_day(start), limit.days, working=limit.working, calendar=default_calendar())
+    except CalendarNotCovered:
+        return None
+
+
+def _audit(session: Session, actor: Actor, action: str, entity: str, key: str | None, at: datetime, **detail: Any) -> None:
+    audit.append(
+        session,
+        AuditEntry(actor=actor.username, role=str(actor.role), unit=actor.unit, action=action, entity=entity, record_key=key, purpose="enforcement", at=at, detail=detail),
+    )
+
+
+def behaviour_label(code: str, day: date | None = None) -> str:
+    behaviours = default_rulebook().at(day or date.today()).behaviours
+    entry = behaviours.get(code)
+    return entry.label_zh if entry is not None else code
+
+
+def _field_of(error: ValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    return ".".join(str(p) for p in first.get("loc", ())) or "record", first.get("msg", "invalid")
+
+
+def validate_capture(raw: Any, now: datetime) -> CaptureIn:
+    """One record checked: shape, time not in the future, plate against its type, behaviour in the catalogue."""
+    if not isinstance(raw, dict):
+        raise FieldError("record", "每条记录须为JSON对象", "each record must be a JSON object")
+    try:
+        capture = CaptureIn.model_validate(raw)
+    except ValidationError as exc:
+        field, msg = _field_of(exc)
+        raise FieldError(field, f"字段{field}无效：{msg}", f"invalid {field}: {msg}") from exc
+    if capture.captured_at > now:
+        raise FieldError("captured_at", "抓拍时间晚于当前时间", "captured_at is in the future")
+    day = local_day(capture.captured_at)
+    plate = validate_plate(capture.plate_number, capture.plate_type, as_of=day)
+    if capture.behavior not in default_rulebook().at(day).behaviours:
+        raise FieldError("behavior", f"违法行为代码未知：{capture.behavior}", f"unknown behaviour code {capture.behavior!r}")
+    if capture.source in adm.DEVICE_SOURCES and not capture.device_id:
+        raise FieldError("device_id", "设备抓拍须注明设备编号", "a device capture must name its device_id")
+    return capture.model_copy(update={"plate_number": plate})
+
+
+def _device(row: DeviceRow | None) -> adm.Device | None:
+    if row is None:
+        return None
+    return adm.Device(row.device_id, row.kind, row.mount, row.operated_by_police, row.marked_police_car, row.certified_until, row.location_published_at)
+
+
+# ---------------------------------------------------------------- devices
+
+
+def upsert_devices(db: Database, actor: Actor, devices: Iterable[dict[str, Any]], *, now: datetime | None = None) -> int:
+    """设备登记 — insert or update devices (by device_id); returns how many were written."""
+    at = _now(now)
+    count = 0
+    with db.transaction(write=True) as session:
+        for item in devices:
+            row = session.get(DeviceRow, item["device_id"]) or DeviceRow(device_id=item["device_id"])
+            for key in ("kind", "mount", "operated_by_police", "marked_police_car", "certified_until", "location_published_at", "region", "road", "stretch"):
+                if key in item:
+                    setattr(row, key, item[key])
+            row.mount = row.mount or "fixed"
+            row.operated_by_police = bool(row.operated_by_police)
+            row.marked_police_car = bool(row.marked_police_car)
+            row.updated_at = at
+            session.add(row)
+            count += 1
+        _audit(session, actor, "import", "enforcement_devices", None, at, count=count)
+    return count
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def devices_from_cameras_csv(path: Path) -> list[dict[str, Any]]:
+    """The demo city's cameras.csv as device rows: video_patrol cameras keep their kind, the rest are fixed."""
+    out = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for rec in csv.DictReader(handle):
+            out.append(
+                {
+                    "device_id": rec["camera_id"],
+                    "kind": "video_patrol" if rec["kind"] == "video_patrol" else "fixed_camera",
+                    "mount": "fixed",
+                    "certified_until": _date_or_none(rec.get("certified_until")),
+                    "location_published_at": _date_or_none(rec.get("location_published_at")),
+                    "region": rec.get("district") or None,
+                    "stretch": rec.get("edge_id") or None,
+                }
+            )
+    return out
+
+
+def devices_from_data_file() -> list[dict[str, Any]]:
+    raw = yaml.safe_load((adm.DATA / "devices.yaml").read_text(encoding="utf-8"))
+    return [{**d, "mount": d.get("mount", "fixed")} for d in raw["devices"]]
+
+
+def load_demo_devices(db: Database, actor: Actor, cameras_csv: Path, *, now: datetime | None = None) -> int:
+    """The demo city's devices: its cameras.csv plus the mobile and drone devices of data/devices.yaml."""
+    return upsert_devices(db, actor, devices_from_cameras_csv(cameras_csv) + devices_from_data_file(), now=now)
+
+
+# ---------------------------------------------------------------- intake
+
+
+def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: datetime | None = None) -> IngestSummary:
+    """抓拍入库 — validate each record, store the valid new ones with their admissibility; idempotent by capture_id.
+
+    Invalid records are rejected one by one with the field named; the others go in, all in one transaction.
+    """
+    at = _now(now)
+    summary = IngestSummary()
+    valid: list[CaptureIn] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(records):
+        capture_id = raw.get("capture_id") if isinstance(raw, dict) and isinstance(raw.get("capture_id"), str) else None
+        try:
+            capture = validate_capture(raw, at)
+        except FieldError as exc:
+            summary.rejected.append(Rejection(index=index, capture_id=capture_id, field=exc.field, reason_zh=exc.zh, reason_en=exc.en))
+            continue
+        if capture.capture_id in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(capture.capture_id)
+        valid.append(capture)
+    with db.transaction(write=True) as session:
+        existing = set()
+        ids = [c.capture_id for c in valid]
+        for start in range(0, len(ids), 500):
+            existing.update(session.scalars(select(CaptureRow.capture_id).where(CaptureRow.capture_id.in_(ids[start : start + 500]))))
+        fresh = [c for c in valid if c.capture_id not in existing]
+        summary.duplicates += len(valid) - len(fresh)
+        device_ids = {c.device_id for c in fresh if c.device_id}
+        devices = {r.device_id: r for r in session.scalars(select(DeviceRow).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
+        rules = adm.pipeline_rules()
+        rows = []
+        for c in fresh:
+            day = local_day(c.captured_at)
+            version = rules.at(day)
+            device = devices.get(c.device_id) if c.device_id else None
+            verdict = adm.assess(c.source, _device(device), len(c.evidence), day, version)
+            stretch = c.place.stretch or (device.stretch if device is not None else None) or c.place.road or c.device_id or "unknown"
+            road_facts = {k: v for k, v in {"type": c.place.road_type, "class": c.place.road_class, "speed_limit_kmh": c.place.speed_limit_kmh}.items() if v is not None}
+            rows.append(
+                {
+                    "capture_id": c.capture_id,
+                    "source": c.source,
+                    "device_id": c.device_id,
+                    "captured_at": c.captured_at,
+                    "region": c.place.region,
+                    "lon": c.place.lon,
+                    "lat": c.place.lat,
+                    "road": c.place.road or (device.road if device is not None else None),
+                    "stretch": stretch,
+                    "plate_number": c.plate_number,
+                    "plate_type": c.plate_type,
+                    "behavior": c.behavior,
+                    "measurements": c.measurements.model_dump(exclude_none=True),
+                    "road_facts": road_facts,
+                    "evidence": [e.model_dump() for e in c.evidence],
+                    "received_at": at,
+                    "received_by": actor.username,
+                    "admissible": verdict.admissible,
+                    "inadmissible_requirement": verdict.requirement,
+                    "inadmissible_reason_zh": verdict.reason_zh,
+                    "rules_version": version.version_id,
+                    "status": "pending" if verdict.admissible else "inadmissible",
+                    "review_due": _due(c.captured_at, version.time_limits["review"]) if verdict.admissible else None,
+                }
+            )
+            summary.inadmissible += 0 if verdict.admissible else 1
+        if rows:
+            insert = sqlite_insert if db.is_sqlite else pg_insert
+            # a capture sent twice at the same moment by two callers is still stored once
+            session.execute(insert(CaptureRow).on_conflict_do_nothing(index_elements=["capture_id"]), rows)
+        summary.accepted = len(rows)
+        _audit(session, actor, "import", "enforcement_captures", None, at, accepted=summary.accepted, inadmissible=summary.inadmissible, duplicates=summary.duplicates, rejected=len(summary.rejected))
+    return summary
+
+
+# ---------------------------------------------------------------- views
+
+
+def capture_view(row: CaptureRow, as_of: date) -> CaptureView:
+    reason = adm.erase_reasons().get(row.erase_reason) if row.erase_reason else None
+    return CaptureView(
+        capture_id=row.capture_id,
+        source=row.source,
+        source_label=adm.SOURCE_LABELS_ZH.get(row.source, row.source),
+        device_id=row.device_id,
+        captured_at=row.captured_at,
+        region=row.region,
+        road=row.road,
+        stretch=row.stretch,
+        plate_number=row.plate_number,
+        plate_type=row.plate_type,
+        behavior=row.behavior,
+        behavior_label=behaviour_label(row.behavior, local_day(row.captured_at)),
+        measurements=row.measurements or {},
+        evidence=row.evidence or [],
+        admissible=row.admissible,
+        inadmissible_reason_zh=row.inadmissible_reason_zh,
+        status=row.status,
+        status_label=CAPTURE_STATUS_ZH.get(row.status, row.status),
+        review_due=row.review_due,
+        overdue=bool(row.status == "pending" and row.review_due and row.review_due < as_of),
+        erase_reason=row.erase_reason,
+        erase_reason_label=reason.label_zh if reason else None,
+        review_note=row.review_note,
+        case_id=row.case_id,
+    )
+
+
+def case_view(row: CaseRow, masker: Masker, captures: Sequence[CaptureRow] = (), as_of: date | None = None, merged: bool = False) -> CaseView:
+    day = as_of or date.today()
+    return CaseView(
+        id=row.id,
+        plate_number=row.plate_number,
+        plate_type=row.plate_type,
+        behavior=row.behavior,
+        behavior_label=behaviour_label(row.behavior, local_day(row.occurred_at)),
+        region=row.region,
+        road=row.road,
+        stretch=row.stretch,
+        occurred_at=row.occurred_at,
+        capture_count=row.capture_count,
+        entered_at=row.entered_at,
+        notify_due=row.notify_due,
+        notified_at=row.notified_at,
+        owner_id=masker.id_number(row.owner_id),
+        owner_kind=row.owner_kind,
+        status=row.status,
+        status_label=CASE_STATUS_ZH.get(row.status, row.status),
+        proposal=row.proposal,
+        proposal_error=row.proposal_error,
+        procedure=row.procedure,
+        decision=row.decision,
+        deviation_reason=row.deviation_reason,
+        requested_by=row.requested_by,
+        review_note=row.review_note,
+        reviewed_by=row.reviewed_by,
+        decision_number=row.decision_number,
+        issued_at=row.issued_at,
+        issued_by=row.issued_by,
+        points_applied_to=masker.id_number(row.points_applied_to),
+        awaiting_driver=row.awaiting_driver,
+        version=row.version,
+        merged=merged,
+        captures=[capture_view(c, day) for c in captures],
+    )
+
+
+# ---------------------------------------------------------------- review
+
+
+def list_review_queue(db: Database, actor: Actor, *, limit: int = 200, now: datetime | None = None) -> list[CaptureView]:
+    """待审核 — admissible captures awaiting review, the oldest due first."""
+    day = local_day(_now(now))
+    with db.transaction() as session:
+        rows = session.scalars(select(CaptureRow).where(CaptureRow.status == "pending").order_by(CaptureRow.review_due, CaptureRow.id).limit(limit))
+        return [capture_view(r, day) for r in rows]
+
+
+def list_overdue(db: Database, actor: Actor, *, now: datetime | None = None) -> OverdueView:
+    """超期 — captures past their review limit and cases past their notification limit."""
+    day = local_day(_now(now))
+    masker = Masker(actor)
+    with db.transaction() as session:
+        captures = session.scalars(select(CaptureRow).where(CaptureRow.status == "pending", CaptureRow.review_due < day).order_by(CaptureRow.review_due).limit(500))
+        cases = session.scalars(select(CaseRow).where(CaseRow.notified_at.is_(None), CaseRow.notify_due < day).order_by(CaseRow.notify_due).limit(500))
+        return OverdueView(as_of=day, captures=[capture_view(c, day) for c in captures], cases=[case_view(c, masker, as_of=day) for c in cases])
+
+
+def _locked_capture(session: Session, capture_id: str) -> CaptureRow:
+    row = session.scalars(select(CaptureRow).where(CaptureRow.capture_id == capture_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"capture {capture_id}")
+    return row
+
+
+def reject_capture(db: Database, actor: Actor, capture_id: str, reason_code: str, note: str = "", *, now: datetime | None = None) -> CaptureView:
+    """消除 — reject a pending capture with one of ProcReg Art. 22's reasons."""
+    at = _now(now)
+    reason = adm.erase_reasons().get(reason_code)
+    if reason is None:
+        raise FieldError("reason_code", f"消除情形代码无效：{reason_code}", f"unknown erase reason {reason_code!r}")
+    if reason.note_required and not note.strip():
+        raise FieldError("note", "选择“其他应当消除的情形”须写明理由", "the reason 'other' needs a note")
+    with db.transaction(write=True) as session:
+        row = _locked_capture(session, capture_id)
+        if row.status != "pending":
+            raise Conflict(f"该抓拍已处理（{CAPTURE_STATUS_ZH.get(row.status, row.status)}）", f"capture is {row.status}, not pending")
+        row.status = "rejected"
+        row.erase_reason = reason_code
+        row.review_note = note.strip() or None
+        row.reviewed_at = at
+        row.reviewed_by = actor.username
+        _audit(session, actor, "decide", "enforcement_captures", capture_id, at, outcome="rejected", erase_reason=reason_code)
+        return capture_view(row, local_day(at))
+
+
+def _vehicle_category(vehicle_type: str | None, use_nature: str | None, rated_passengers: int | None) -> str:
+    """The engine's vehicle category from the registry's GA 802 type and use nature."""
+    entry = code_tables().vehicle_types.get(vehicle_type) if vehicle_type else None
+    if entry is None:
+        raise DecisionError("vehicle.category", "车辆类型未登记，无法确定车辆类别", "vehicle type unknown: no category")
+    family, size = entry.family, entry.size
+    if use_nature == "R" and family in ("truck", "tractor"):
+        return "dangerous_goods"
+    if family == "passenger":
+        if use_nature in ("O", "P", "Q", "S"):
+            return "school_bus"
+        if size == "large":
+            return {"B": "highway_bus", "E": "tourist_bus"}.get(use_nature or "", "large_passenger")
+        if size == "medium":
+            return "medium_passenger"
+        return "passenger_car_7plus" if (rated_passengers or 5) >= 7 else "small_passenger_car"
+    if family == "truck":
+        return {"heavy": "truck_heavy", "medium": "truck_medium"}.get(size, "truck_light")
+    if family == "tractor":
+        return "tractor"
+    if family == "motorcycle":
+        return "motorcycle"
+    raise DecisionError("vehicle.category", f"车辆类型{vehicle_type}不在裁量类别内", f"vehicle type {vehicle_type} has no category")
+
+
+OPERATING_USES = {"B", "C", "D", "E", "F", "R"}
+
+
+def _history(session: Session, row: CaseRow) -> list[PriorViolation]:
+    prior = session.scalars(
+        select(CaseRow).where(
+            CaseRow.plate_number == row.plate_number, CaseRow.plate_type == row.plate_type, CaseRow.status == "issued", CaseRow.occurred_at < row.occurred_at
+        )
+    )
+    return [
+        PriorViolation(behavior=p.behavior, occurred_at=p.occurred_at, outcome=(p.decision or {}).get("outcome", "fine"), region=p.region, party="vehicle")
+        for p in prior
+    ]
+
+
+def propose(session: Session, row: CaseRow, capture: CaptureRow, vehicle: VehicleRow | None, at: datetime) -> None:
+    """裁量建议 — build the engine's Case from the capture and the registry, call decide(), store the proposal."""
+    try:
+        if vehicle is None:
+            raise DecisionError("vehicle", "机动车未登记，无法裁量", "vehicle not in the registry")
+        facts = capture.road_facts or {}
+        case = Case(
+            case_id=str(row.id),
+            occurred_at=row.occurred_at.astimezone(BEIJING),
+            decided_at=at.astimezone(BEIJING),
+            region=row.region,
+            behavior=row.behavior,
+            vehicle=Vehicle(
+                category=_vehicle_category(vehicle.vehicle_type, vehicle.use_nature, vehicle.rated_passengers),  # type: ignore[arg-type]
+                # the registry writes 0 where a figure does not apply (a car's rated load)
+                rated_passengers=vehicle.rated_passengers or None,
+                max_total_mass_kg=vehicle.max_total_mass_kg or None,
+                rated_load_kg=vehicle.rated_load_kg or None,
+                operating=vehicle.use_nature in OPERATING_USES,
+            ),
+            road=Road.model_validate(facts) if facts else None,
+            measured=Measured.model_validate(capture.measurements or {}),
+            history=_history(session, row),
+        )
+        decision = decide(case, local_day(at))
+    except (DecisionError, ValidationError) as exc:
+        if isinstance(exc, ValidationError):
+            field, msg = _field_of(exc)
+            exc = DecisionError(field, f"字段{field}无效：{msg}", msg)
+        row.proposal = None
+        row.proposal_error = exc.as_dict()
+        row.procedure = None
+        row.status = "manual"
+        return
+    row.proposal = decision.model_dump(mode="json")
+    row.proposal_error = None
+    row.procedure = _procedure(row.proposal, adm.pipeline_rules().at(local_day(row.occurred_at)))
+    row.status = "proposed"
+
+
+def _procedure(decision: dict[str, Any], version: adm.PipelineVersion) -> str:
+    """ProcReg Art. 52: a warning or a fine up to the limit without licence measure -> simple procedure."""
+    fine = decision.get("fine_yuan") or 0
+    if decision.get("licence_action", "none") == "none" and fine <= version.simple_procedure_max_fine_yuan:
+        return "simple"
+    return "general"
+
+
+def confirm_capture(db: Database, actor: Actor, capture_id: str, *, now: datetime | None = None) -> CaseView:
+    """审核通过 — a pending admissible capture becomes a case, or joins the case of the same act (一事不再罚)."""
+    at = _now(now)
+    with db.transaction(write=True) as session:
+        capture = _locked_capture(session, capture_id)
+        if capture.status != "pending":
+            raise Conflict(f"该抓拍已处理（{CAPTURE_STATUS_ZH.get(capture.status, capture.status)}）", f"capture is {capture.status}, not pending")
+        version = adm.pipeline_rules().at(local_day(capture.captured_at))
+        window = timedelta(minutes=version.one_act.window_minutes)
+        # Locking the vehicle first serialises two officers confirming two captures of one act on
+        # PostgreSQL, so the second finds the first's case and joins it.
+        vehicle = session.scalars(
+            select(VehicleRow).where(VehicleRow.plate_number == capture.plate_number, VehicleRow.plate_type == capture.plate_type).with_for_update()
+        ).first()
+        same = session.scalars(
+            select(CaseRow)
+            .where(
+                CaseRow.plate_number == capture.plate_number,
+                CaseRow.plate_type == capture.plate_type,
+                CaseRow.behavior == capture.behavior,
+                CaseRow.stretch == capture.stretch,
+                CaseRow.occurred_at >= capture.captured_at - window,
+                CaseRow.occurred_at <= capture.captured_at + window,
+            )
+            .order_by(CaseRow.occurred_at)
+            .with_for_update()
+        ).first()
+        capture.reviewed_at = at
+        capture.reviewed_by = actor.username
+        masker = Masker(actor)
+        if same is not None:
+            capture.status = "merged"
+            capture.case_id = same.id
+            same.capture_count += 1
+            same.last_captured_at = max(same.last_captured_at, capture.captured_at)
+            session.flush()
+            _audit(session, actor, "decide", "enforcement_captures", capture_id, at, outcome="merged", case_id=same.id, rule=version.version_id)
+            return case_view(same, masker, as_of=local_day(at), merged=True)
+        owner_id = vehicle.owner_id if vehicle is not None else None
+        owner_kind = "unknown"
+        if owner_id:
+            owner_kind = "person" if session.scalar(select(PersonRow.id).where(PersonRow.id_number == owner_id)) is not None else "company"
+        row = CaseRow(
+            plate_number=capture.plate_number,
+            plate_type=capture.plate_type,
+            behavior=capture.behavior,
+            region=capture.region,
+            stretch=capture.stretch,
+            road=capture.road,
+            occurred_at=capture.captured_at,
+            last_captured_at=capture.captured_at,
+            capture_count=1,
+            entered_at=at,
+            entered_by=actor.username,
+            notify_due=_due(at, version.time_limits["notify"]),
+            owner_id=owner_id,
+            owner_kind=owner_kind,
+            status="manual",
+            awaiting_driver=False,
+            version=1,
+        )
+        session.add(row)
+        session.flush()
+        propose(session, row, capture, vehicle, at)
+        capture.status = "confirmed"
+        capture.case_id = row.id
+        session.flush()
+        _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="case_created", capture_id=capture_id, rule_ids=(row.proposal or {}).get("rule_ids", []))
+        return case_view(row, masker, [capture], as_of=local_day(at))
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _check_case_access(actor: Actor, row: CaseRow) -> None:
+    if actor.role is Role.CITIZEN and row.owner_id != actor.id_number:
+        raise NotFound(f"case {row.id}")
+    if actor.role is Role.COMPANY and row.owner_id != actor.uscc:
+        raise NotFound(f"case {row.id}")
+
+
+def get_case(db: Database, actor: Actor, case_id: int, *, now: datetime | None = None) -> CaseView:
+    """案件 — one case with its captures; a staff read is audited (it shows the owner)."""
+    at = _now(now)
+    with db.transaction(write=actor.is_staff) as session:
+        row = session.get(CaseRow, case_id)
+        if row is None:
+            raise NotFound(f"case {case_id}")
+        _check_case_access(actor, row)
+        captures = list(session.scalars(select(CaptureRow).where(CaptureRow.case_id == row.id).order_by(CaptureRow.captured_at)))
+        if actor.is_staff:
+            _audit(session, actor, "read", "enforcement_cases", str(row.id), at)
+        return case_view(row, Masker(actor), captures, as_of=local_day(at))
+
+
+def list_cases(db: Database, actor: Actor, *, status: str | None = None, limit: int = 200, now: datetime | None = None) -> list[CaseView]:
+    day = local_day(_now(now))
+    masker = Masker(actor)
+    with db.transaction() as session:
+        query = select(CaseRow).order_by(CaseRow.id.desc()).limit(limit)
+        if status:
+            query = query.where(CaseRow.status == status)
+        return [case_view(r, masker, as_of=day) for r in session.scalars(query)]
+
+
+def my_cases(db: Database, actor: Actor, *, now: datetime | None = None) -> list[CaseView]:
+    """我的违法 — the cases of the citizen's (or company's) own vehicles, with evidence and decisions."""
+    day = local_day(_now(now))
+    owner = actor.id_number if actor.role is Role.CITIZEN else actor.uscc if actor.role is Role.COMPANY else None
+    if owner is None:
+        raise Forbidden("仅群众和企业可查看本人违法", "only citizens and companies have own cases")
+    masker = Masker(actor)
+    with db.transaction() as session:
+        rows = list(session.scalars(select(CaseRow).where(CaseRow.owner_id == owner).order_by(CaseRow.occurred_at.desc()).limit(500)))
+        captures: dict[int, list[CaptureRow]] = {}
+        if rows:
+            for c in session.scalars(select(CaptureRow).where(CaptureRow.case_id.in_([r.id for r in rows])).order_by(CaptureRow.captured_at)):
+                captures.setdefault(c.case_id or 0, []).append(c)
+        return [case_view(r, masker, captures.get(r.id, []), as_of=day) for r in rows]
+
+
+def _locked_case(session: Session, case_id: int) -> CaseRow:
+    row = session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"case {case_id}")
+    return row
+
+
+def _next_number(session: Session, name: str) -> int:
+    """The next number of a series, in the caller's transaction (one upsert: safe for two first numbers at once)."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(CounterRow)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": CounterRow.value + 1})
+        .returning(CounterRow.value)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, Any], at: datetime) -> None:
+    """签发 — number the decision, state the appeal routes and payment, put the points on the driver's licence."""
+    day = local_day(at)
+    version = adm.pipeline_rules().at(local_day(row.occurred_at))
+    seq = _next_number(session, f"decision-{day.year}")
+    row.decision_number = version.decision_number.format(year=day.year, seq=seq)
+    fine = decision.get("fine_yuan") or 0
+    row.decision = {
+        **decision,
+        "procedure": _procedure(decision, version),
+        "appeal_zh": APPEAL_ZH,
+        "pay_by": (day + timedelta(days=PAY_DAYS)).isoformat() if fine else None,
+        "surcharge_zh": SURCHARGE_ZH if fine else None,
+    }
+    row.status = "issued"
+    row.issued_at = at
+    row.issued_by = row.requested_by or actor.username
+    points = int(decision.get("points") or 0)
+    licence = None
+    if row.owner_kind == "person" and row.owner_id:
+        licence = session.scalars(select(LicenceRow).where(LicenceRow.id_number == row.owner_id).with_for_update()).first()
+    if points and licence is not None:
+        old = licence.points or 0
+        licence.points = old + points
+        licence.updated_at = at
+        row.points_applied_to = licence.id_number
+        session.add(
+            HistoryRow(entity="licence", entity_key=licence.id_number, changed_at=at, actor=actor.username, source=f"decision:{row.id}", old_values={"points": old}, new_values={"points": licence.points})
+        )
+    elif points:
+        # a company vehicle (or an owner without a licence): the points wait for the actual driver (ProcReg Arts. 21, 53)
+        row.awaiting_driver = True
+
+
+def issue_decision(db: Database, actor: Actor, case_id: int, request: IssueRequest, *, now: datetime | None = None) -> CaseView:
+    """签发决定 — equal to the proposal it is issued now; a deviation (with a reason) waits for legal review.
+
+    Two officers on one case: the first wins, the second gets Conflict (the row is locked, and the
+    version the officer saw must still be the case's).
+    """
+    at = _now(now)
+    with db.transaction(write=True) as session:
+        row = _locked_case(session, case_id)
+        if row.status not in ("proposed", "manual") or row.version != request.version:
+            raise Conflict("案件已被他人处理或已变更，请刷新后重试", f"case {case_id} changed (status {row.status}, version {row.version})")
+        deviation = request.deviation
+        if deviation is None and row.proposal is None:
+            raise FieldError("deviation", "无裁量建议，须填写决定内容和理由", "no proposal: a deviation with a reason is required")
+        row.version += 1
+        row.requested_by = actor.username
+        if deviation is None or _same_as_proposal(deviation, row.proposal):
+            _finalise(session, actor, row, dict(row.proposal or {}), at)
+            _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="issued", decision_number=row.decision_number, rule_ids=(row.proposal or {}).get("rule_ids", []))
+        else:
+            reason = (request.reason or "").strip()
+            if len(reason) < 5:
+                raise FieldError("reason", "偏离裁量建议须写明理由（不少于5个字）", "a deviation needs a written reason (5+ characters)")
+            base = dict(row.proposal or {"case_id": str(row.id), "rule_ids": [], "legal_basis": [], "explanation_zh": ""})
+            base.update(outcome=deviation.outcome, fine_yuan=deviation.fine_yuan, points=deviation.points if deviation.outcome in ("fine", "fine_and_licence") else 0)
+            if deviation.outcome in ("no_penalty", "warning"):
+                base.update(fine_yuan=None, licence_action="none", licence_months=None)
+            row.decision = base
+            row.deviation_reason = reason
+            row.status = "pending_approval"
+            _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_requested", reason=reason)
+        session.flush()
+        return case_view(row, Masker(actor), as_of=local_day(at))
+
+
+def _same_as_proposal(deviation: Deviation, proposal: dict[str, Any] | None) -> bool:
+    if proposal is None:
+        return False
+    return (deviation.outcome, deviation.fine_yuan, deviation.points) == (proposal.get("outcome"), proposal.get("fine_yuan"), proposal.get("points"))
+
+
+def list_approvals(db: Database, actor: Actor, *, now: datetime | None = None) -> list[CaseView]:
+    """待法制审核 — deviations from the proposal awaiting a legal reviewer."""
+    return list_cases(db, actor, status="pending_approval", now=now)
+
+
+def decide_deviation(db: Database, actor: Actor, case_id: int, request: ApprovalRequest, *, now: datetime | None = None) -> CaseView:
+    """法制审核 — approve (the deviation is issued) or send back (the case returns to the officer)."""
+    at = _now(now)
+    with db.transaction(write=True) as session:
+        row = _locked_case(session, case_id)
+        if row.status != "pending_approval" or row.version != request.version:
+            raise Conflict("案件已被他人处理或已变更，请刷新后重试", f"case {case_id} changed (status {row.status}, version {row.version})")
+        if not request.approve and len(request.note.strip()) < 2:
+            raise FieldError("note", "退回须写明审核意见", "sending back needs a note")
+        row.version += 1
+        row.reviewed_by = actor.username
+        row.review_note = request.note.strip() or None
+        if request.approve:
+            _finalise(session, actor, row, dict(row.decision or {}), at)
+            _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_approved", decision_number=row.decision_number)
+        else:
+            row.decision = None
+            row.status = "proposed" if row.proposal is not None else "manual"
+            _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_sent_back", note=row.review_note)
+        session.flush()
+        return case_view(row, Masker(actor), as_of=local_day(at))
+
+
+def mark_notified(db: Database, actor: Actor, case_id: int, *, now: datetime | None = None) -> CaseView:
+    """已通知 — the owner was told (ProcReg Art. 20); the case leaves the overdue list."""
+    at = _now(now)
+    with db.transaction(write=True) as session:
+        row = _locked_case(session, case_id)
+        if row.notified_at is None:
+            row.notified_at = at
+            _audit(session, actor, "update", "enforcement_cases", str(row.id), at, outcome="notified")
+        session.flush()
+        return case_view(row, Masker(actor), as_of=local_day(at))
+

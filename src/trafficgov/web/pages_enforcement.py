@@ -1,0 +1,150 @@
+"""非现场执法 pages: the officer's review queue, the case page with proposal and issue form, the legal
+reviewer's approvals, and the citizen's 我的违法."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from trafficgov.accounts.guard import require
+from trafficgov.accounts.model import Actor, Role
+from trafficgov.enforcement import service
+from trafficgov.enforcement.admissibility import erase_reasons
+from trafficgov.errors import FieldError
+from trafficgov.web.pages_common import PageRoute, render
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+CASE_READERS = (Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
+OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处驾驶证处罚", "referral": "移送追究刑事责任"}
+PROCEDURE_ZH = {"simple": "简易程序", "general": "普通程序"}
+CaptureKey = Annotated[str, Path(max_length=64)]
+CaseKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _db(request: Request):
+    return request.app.state.db
+
+
+def _review_page(request: Request, actor: Actor, status_code: int = 200, **context):
+    db = _db(request)
+    return render(
+        request,
+        "enforcement_review.html",
+        actor,
+        status_code=status_code,
+        queue=service.list_review_queue(db, actor),
+        overdue=service.list_overdue(db, actor),
+        reasons=list(erase_reasons().values()),
+        may_review=actor.role is Role.OFFICER,
+        **context,
+    )
+
+
+@router.get("/enforcement/review", response_class=HTMLResponse)
+def review_page(request: Request, actor: Actor = Depends(require(*CASE_READERS, page=True))):
+    return _review_page(request, actor)
+
+
+@router.post("/enforcement/review/{capture_id}/confirm")
+def confirm(capture_id: CaptureKey, request: Request, actor: Actor = Depends(require(Role.OFFICER, page=True))):
+    try:
+        case = service.confirm_capture(_db(request), actor, capture_id)
+    except service.Conflict as exc:
+        return _review_page(request, actor, status_code=409, error=exc.zh, error_id=capture_id)
+    return RedirectResponse(f"/enforcement/cases/{case.id}", status_code=303)
+
+
+@router.post("/enforcement/review/{capture_id}/reject", response_class=HTMLResponse)
+def reject(
+    capture_id: CaptureKey,
+    request: Request,
+    reason_code: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    actor: Actor = Depends(require(Role.OFFICER, page=True)),
+):
+    try:
+        service.reject_capture(_db(request), actor, capture_id, reason_code, note)
+    except FieldError as exc:
+        return _review_page(request, actor, status_code=422, error=exc.zh, error_id=capture_id)
+    except service.Conflict as exc:
+        return _review_page(request, actor, status_code=409, error=exc.zh, error_id=capture_id)
+    return RedirectResponse("/enforcement/review", status_code=303)
+
+
+def _case_page(request: Request, actor: Actor, case_id: int, status_code: int = 200, **context):
+    case = service.get_case(_db(request), actor, case_id)
+    return render(
+        request,
+        "enforcement_case.html",
+        actor,
+        status_code=status_code,
+        case=case,
+        outcomes=OUTCOME_ZH,
+        procedures=PROCEDURE_ZH,
+        may_issue=actor.role is Role.OFFICER and case.status in ("proposed", "manual"),
+        may_approve=actor.role is Role.LEGAL_REVIEWER and case.status == "pending_approval",
+        **context,
+    )
+
+
+@router.get("/enforcement/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*CASE_READERS, page=True))):
+    return _case_page(request, actor, case_id)
+
+
+@router.post("/enforcement/cases/{case_id}/issue", response_class=HTMLResponse)
+def issue(
+    case_id: CaseKey,
+    request: Request,
+    version: Annotated[int, Form(ge=1)],
+    mode: Annotated[str, Form(max_length=16)] = "proposal",
+    outcome: Annotated[str, Form(max_length=24)] = "fine",
+    fine_yuan: Annotated[str, Form(max_length=8)] = "",
+    points: Annotated[str, Form(max_length=2)] = "0",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    actor: Actor = Depends(require(Role.OFFICER, page=True)),
+):
+    try:
+        deviation = None
+        if mode == "deviate":
+            try:
+                deviation = service.Deviation(outcome=outcome, fine_yuan=int(fine_yuan) if fine_yuan.strip() else None, points=int(points or 0))  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise FieldError("deviation", "决定内容填写有误（处罚种类、罚款金额、记分）", f"invalid deviation: {exc}") from exc
+        service.issue_decision(_db(request), actor, case_id, service.IssueRequest(version=version, deviation=deviation, reason=reason or None))
+    except FieldError as exc:
+        return _case_page(request, actor, case_id, status_code=422, error=exc.zh, form={"reason": reason, "mode": mode})
+    except service.Conflict as exc:
+        return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
+    return RedirectResponse(f"/enforcement/cases/{case_id}", status_code=303)
+
+
+@router.post("/enforcement/cases/{case_id}/approval", response_class=HTMLResponse)
+def approval(
+    case_id: CaseKey,
+    request: Request,
+    version: Annotated[int, Form(ge=1)],
+    decision: Annotated[str, Form(max_length=16)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    actor: Actor = Depends(require(Role.LEGAL_REVIEWER, page=True)),
+):
+    try:
+        service.decide_deviation(_db(request), actor, case_id, service.ApprovalRequest(version=version, approve=decision == "approve", note=note))
+    except FieldError as exc:
+        return _case_page(request, actor, case_id, status_code=422, error=exc.zh)
+    except service.Conflict as exc:
+        return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
+    return RedirectResponse("/enforcement/approvals", status_code=303)
+
+
+@router.get("/enforcement/approvals", response_class=HTMLResponse)
+def approvals_page(request: Request, actor: Actor = Depends(require(Role.LEGAL_REVIEWER, page=True))):
+    return render(request, "enforcement_approvals.html", actor, cases=service.list_approvals(_db(request), actor), outcomes=OUTCOME_ZH)
+
+
+@router.get("/me/violations", response_class=HTMLResponse)
+def my_violations(request: Request, actor: Actor = Depends(require(Role.CITIZEN, Role.COMPANY, page=True))):
+    return render(request, "enforcement_mine.html", actor, cases=service.my_cases(_db(request), actor), outcomes=OUTCOME_ZH, procedures=PROCEDURE_ZH)
