@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select
+from test_pipeline_api import DAY, capture
 from typer.testing import CliRunner
 
-from test_pipeline_api import DAY, capture
 from trafficgov.cli import app
 from trafficgov.imports.store import QuarantineRow
 from trafficgov.registry.store import VehicleRow
