@@ -45,6 +45,7 @@ bench: $(BIN)/.installed ## run the benchmarks (long; results go to docs/benchma
 	$(BIN)/python bench/import_registry.py
 	$(BIN)/python bench/api_lookup.py
 	$(BIN)/python bench/decide.py
+	$(BIN)/python bench/ingest_captures.py
 
 clean: ## remove the virtual environment and the embedded store
 	rm -rf $(VENV) var

@@ -23,10 +23,11 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import AuditEntry
 from trafficgov.enforcement import admissibility as adm
+from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
 from trafficgov.enforcement.decide import DecisionError, decide
 from trafficgov.enforcement.model import Case, Measured, PriorViolation, Road, Vehicle
-from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow
+from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow, NoticeRow, SubmissionRow
 from trafficgov.errors import FieldError, Forbidden, NotFound
 from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.plates import validate_plate
@@ -252,8 +253,11 @@ def _field_of(error: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in first.get("loc", ())) or "record", first.get("msg", "invalid")
 
 
-def validate_capture(raw: Any, now: datetime) -> CaptureIn:
-    """One record checked: shape, time not in the future, plate against its type, behaviour in the catalogue."""
+def validate_capture(raw: Any, now: datetime, behaviours: dict[date, Any] | None = None) -> CaptureIn:
+    """One record checked: shape, time not in the future, plate against its type, behaviour in the catalogue.
+
+    `behaviours` caches the catalogue per capture day across one batch (a look-up per day, not per record).
+    """
     if not isinstance(raw, dict):
         raise FieldError("record", "每条记录须为JSON对象", "each record must be a JSON object")
     try:
@@ -265,11 +269,15 @@ def validate_capture(raw: Any, now: datetime) -> CaptureIn:
         raise FieldError("captured_at", "抓拍时间晚于当前时间", "captured_at is in the future")
     day = local_day(capture.captured_at)
     plate = validate_plate(capture.plate_number, capture.plate_type, as_of=day)
-    if capture.behavior not in default_rulebook().at(day).behaviours:
+    if behaviours is None:
+        catalogue = default_rulebook().at(day).behaviours
+    elif (catalogue := behaviours.get(day)) is None:
+        catalogue = behaviours[day] = default_rulebook().at(day).behaviours
+    if capture.behavior not in catalogue:
         raise FieldError("behavior", f"违法行为代码未知：{capture.behavior}", f"unknown behaviour code {capture.behavior!r}")
     if capture.source in adm.DEVICE_SOURCES and not capture.device_id:
         raise FieldError("device_id", "设备抓拍须注明设备编号", "a device capture must name its device_id")
-    return capture.model_copy(update={"plate_number": plate})
+    return capture if plate == capture.plate_number else capture.model_copy(update={"plate_number": plate})
 
 
 def _device(row: DeviceRow | None) -> adm.Device | None:
@@ -346,10 +354,11 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
     summary = IngestSummary()
     valid: list[CaptureIn] = []
     seen: set[str] = set()
+    catalogue: dict[date, Any] = {}
     for index, raw in enumerate(records):
         capture_id = raw.get("capture_id") if isinstance(raw, dict) and isinstance(raw.get("capture_id"), str) else None
         try:
-            capture = validate_capture(raw, at)
+            capture = validate_capture(raw, at, catalogue)
         except FieldError as exc:
             summary.rejected.append(Rejection(index=index, capture_id=capture_id, field=exc.field, reason_zh=exc.zh, reason_en=exc.en))
             continue
@@ -367,50 +376,109 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
         summary.duplicates += len(valid) - len(fresh)
         device_ids = {c.device_id for c in fresh if c.device_id}
         devices = {r.device_id: r for r in session.scalars(select(DeviceRow).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
+        # one look-up per batch, not per record: the device as admissibility sees it, the rules version
+        # in force and the review due date per capture day
+        as_seen = {key: _device(row) for key, row in devices.items()}
         rules = adm.pipeline_rules()
+        versions: dict[date, adm.PipelineVersion] = {}
+        dues: dict[date, date | None] = {}
         rows = []
         for c in fresh:
-            day = local_day(c.captured_at)
-            version = rules.at(day)
+            when = c.captured_at
+            day = local_day(when)
+            version = versions.get(day)
+            if version is None:
+                version = versions[day] = rules.at(day)
             device = devices.get(c.device_id) if c.device_id else None
-            verdict = adm.assess(c.source, _device(device), len(c.evidence), day, version)
-            stretch = c.place.stretch or (device.stretch if device is not None else None) or c.place.road or c.device_id or "unknown"
-            road_facts = {k: v for k, v in {"type": c.place.road_type, "class": c.place.road_class, "speed_limit_kmh": c.place.speed_limit_kmh}.items() if v is not None}
+            verdict = adm.assess(c.source, as_seen.get(c.device_id) if c.device_id else None, len(c.evidence), day, version)
+            place = c.place
+            stretch = place.stretch or (device.stretch if device is not None else None) or place.road or c.device_id or "unknown"
+            road_facts = {}
+            if place.road_type is not None:
+                road_facts["type"] = place.road_type
+            if place.road_class is not None:
+                road_facts["class"] = place.road_class
+            if place.speed_limit_kmh is not None:
+                road_facts["speed_limit_kmh"] = place.speed_limit_kmh
+            if verdict.admissible:
+                if day in dues:
+                    due = dues[day]
+                else:
+                    due = dues[day] = _due(when, version.time_limits["review"])
+            else:
+                due = None
+                summary.inadmissible += 1
             rows.append(
-                {
-                    "capture_id": c.capture_id,
-                    "source": c.source,
-                    "device_id": c.device_id,
-                    "captured_at": c.captured_at,
-                    "region": c.place.region,
-                    "lon": c.place.lon,
-                    "lat": c.place.lat,
-                    "road": c.place.road or (device.road if device is not None else None),
-                    "stretch": stretch,
-                    "plate_number": c.plate_number,
-                    "plate_type": c.plate_type,
-                    "behavior": c.behavior,
-                    "measurements": c.measurements.model_dump(exclude_none=True),
-                    "road_facts": road_facts,
-                    "evidence": [e.model_dump() for e in c.evidence],
-                    "received_at": at,
-                    "received_by": actor.username,
-                    "admissible": verdict.admissible,
-                    "inadmissible_requirement": verdict.requirement,
-                    "inadmissible_reason_zh": verdict.reason_zh,
-                    "rules_version": version.version_id,
-                    "status": "pending" if verdict.admissible else "inadmissible",
-                    "review_due": _due(c.captured_at, version.time_limits["review"]) if verdict.admissible else None,
-                }
+                (
+                    c.capture_id,
+                    c.source,
+                    c.device_id,
+                    when,
+                    place.region,
+                    place.lon,
+                    place.lat,
+                    place.road or (device.road if device is not None else None),
+                    stretch,
+                    c.plate_number,
+                    c.plate_type,
+                    c.behavior,
+                    c.measurements.model_dump(exclude_none=True),
+                    road_facts,
+                    [e.model_dump() for e in c.evidence],
+                    verdict.admissible,
+                    verdict.requirement,
+                    verdict.reason_zh,
+                    version.version_id,
+                    "pending" if verdict.admissible else "inadmissible",
+                    due,
+                )
             )
-            summary.inadmissible += 0 if verdict.admissible else 1
         if rows:
-            insert = sqlite_insert if db.is_sqlite else pg_insert
             # a capture sent twice at the same moment by two callers is still stored once
-            session.execute(insert(CaptureRow).on_conflict_do_nothing(index_elements=["capture_id"]), rows)
+            _insert_captures(session, rows, received_at=at, received_by=actor.username)
         summary.accepted = len(rows)
         _audit(session, actor, "import", "enforcement_captures", None, at, accepted=summary.accepted, inadmissible=summary.inadmissible, duplicates=summary.duplicates, rejected=len(summary.rejected))
     return summary
+
+
+_CAPTURE_COLUMNS = (
+    "capture_id", "source", "device_id", "captured_at", "region", "lon", "lat", "road", "stretch", "plate_number", "plate_type",
+    "behavior", "measurements", "road_facts", "evidence", "admissible", "inadmissible_requirement", "inadmissible_reason_zh",
+    "rules_version", "status", "review_due",
+)
+_CAPTURE_CONSTANTS = ("received_at", "received_by")
+_capture_statements: dict[str, tuple[str, list[tuple[int, Any]], list[Any]]] = {}
+
+
+def _capture_statement(dialect: Any) -> tuple[str, list[tuple[int, Any]], list[Any]]:
+    """The capture INSERT for one dialect, built once: SQL text and each column's bind processor."""
+    built = _capture_statements.get(dialect.name)
+    if built is None:
+        table = CaptureRow.__table__
+        names = _CAPTURE_COLUMNS + _CAPTURE_CONSTANTS
+        marker = "?" if dialect.paramstyle in ("qmark", "numeric", "named") else "%s"
+        preparer = dialect.identifier_preparer
+        sql = (
+            f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in names)}) "
+            f"VALUES ({', '.join([marker] * len(names))}) ON CONFLICT ({preparer.quote('capture_id')}) DO NOTHING"
+        )
+        processors = [(i, p) for i, name in enumerate(_CAPTURE_COLUMNS) if (p := table.c[name].type._cached_bind_processor(dialect)) is not None]
+        constants = [table.c[name].type._cached_bind_processor(dialect) for name in _CAPTURE_CONSTANTS]
+        built = _capture_statements[dialect.name] = (sql, processors, constants)
+    return built
+
+
+def _insert_captures(session: Session, rows: list[tuple], *, received_at: datetime, received_by: str) -> None:
+    """INSERT the rows through the driver's executemany (ON CONFLICT (capture_id) DO NOTHING), values
+    converted column by column by each column's own bind processor: the SQL SQLAlchemy would emit,
+    without its per-row bookkeeping."""
+    connection = session.connection()
+    sql, processors, constants = _capture_statement(connection.dialect)
+    tail = tuple(p(v) if p is not None else v for p, v in zip(constants, (received_at, received_by), strict=True))
+    columns: list[Any] = list(zip(*rows, strict=True))
+    for i, process in processors:
+        columns[i] = [None if v is None else process(v) for v in columns[i]]
+    connection.exec_driver_sql(sql, [values + tail for values in zip(*columns, strict=True)])
 
 
 # ---------------------------------------------------------------- views
@@ -766,6 +834,7 @@ def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, 
     """签发 — number the decision, state the appeal routes and payment, put the points on the driver's licence."""
     day = local_day(at)
     version = adm.pipeline_rules().at(local_day(row.occurred_at))
+    check_procedure(session, row, decision, at)
     seq = _next_number(session, f"decision-{day.year}")
     row.decision_number = version.decision_number.format(year=day.year, seq=seq)
     fine = decision.get("fine_yuan") or 0
@@ -794,6 +863,31 @@ def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, 
     elif points:
         # a company vehicle (or an owner without a licence): the points wait for the actual driver (ProcReg Arts. 21, 53)
         row.awaiting_driver = True
+
+
+def active_notice(session: Session, case_id: int) -> NoticeRow | None:
+    return session.scalars(select(NoticeRow).where(NoticeRow.case_id == case_id, NoticeRow.superseded.is_(False)).order_by(NoticeRow.id.desc())).first()
+
+
+def check_procedure(session: Session, row: CaseRow, decision: dict[str, Any], at: datetime) -> None:
+    """General procedure (ProcReg Art. 52): no decision without the prior notice of this penalty (or a
+    lighter one), before the party's time to state their case has run out unless they stated it or
+    waived it, and with every statement and hearing request answered (APL Arts. 44, 45, 62-64)."""
+    rules = proc.procedure_rules().at(local_day(at))
+    party: proc.Party = "company" if row.owner_kind == "company" else "person"
+    req = proc.requirements(decision, rules, region=row.region, party=party)
+    if not req.notice_required:
+        return
+    notice = active_notice(session, row.id)
+    if notice is None:
+        raise FieldError("notice", "一般程序案件须先告知拟作出的处罚及陈述申辩权利（《行政处罚法》第四十四条）", "general procedure: serve the prior notice first (APL Art. 44)")
+    if proc.heavier_than(decision, notice.intended):
+        raise FieldError("notice", "决定重于告知的处罚，须重新告知", "the decision is heavier than the notice: serve a new notice")
+    said = list(session.scalars(select(SubmissionRow).where(SubmissionRow.notice_id == notice.id)))
+    if any(s.kind in ("statement", "hearing_request") and s.answered_at is None for s in said):
+        raise FieldError("statements", "当事人的陈述申辩或听证申请尚未答复（《行政处罚法》第四十五条）", "a statement or hearing request is unanswered (APL Art. 45)")
+    if local_day(at) <= notice.statement_due and not any(s.kind in ("statement", "waiver") for s in said):
+        raise FieldError("notice", f"陈述申辩期限至{notice.statement_due.isoformat()}，期满或当事人陈述、放弃后方可作出决定", f"the party may state their case until {notice.statement_due.isoformat()}")
 
 
 def issue_decision(db: Database, actor: Actor, case_id: int, request: IssueRequest, *, now: datetime | None = None) -> CaseView:

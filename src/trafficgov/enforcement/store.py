@@ -111,3 +111,43 @@ class CounterRow(Base):
     __tablename__ = "enforcement_counters"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class NoticeRow(Base):
+    """处罚前告知 — the prior notice of a general-procedure case: facts, grounds, intended penalty, rights."""
+
+    __tablename__ = "enforcement_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), index=True)
+    intended: Mapped[dict] = mapped_column(JSON)
+    facts_zh: Mapped[str] = mapped_column(Text)
+    text_zh: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[list] = mapped_column(JSON)
+    hearing_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    statement_due: Mapped[date] = mapped_column(Date)
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    served_by: Mapped[str] = mapped_column(String(64))
+    rules_version: Mapped[str] = mapped_column(String(64))
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubmissionRow(Base):
+    """当事人意见 — a statement (陈述申辩), a hearing request (听证申请), a waiver, or an online objection
+    (异议, ProcReg Art. 5) to a capture or case; and the officer's answer."""
+
+    __tablename__ = "enforcement_submissions"
+    __table_args__ = (Index("ix_enforcement_submissions_open", "kind", "answered_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # statement, hearing_request, waiver, objection
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_cases.id"), index=True)
+    capture_id: Mapped[str | None] = mapped_column(String(64))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_notices.id"))
+    party_id: Mapped[str] = mapped_column(String(32), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    answer_due: Mapped[date | None] = mapped_column(Date)
+    answer: Mapped[str | None] = mapped_column(Text)
+    accepted: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(64))

@@ -73,11 +73,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from trafficgov.accounts.api import router as accounts_api
     from trafficgov.audit.api import router as audit_api
     from trafficgov.enforcement.api import router as enforcement_api
+    from trafficgov.enforcement.oversight_api import router as oversight_api
+    from trafficgov.enforcement.procedure_api import router as procedure_api
     from trafficgov.imports.api import router as imports_api
     from trafficgov.registry.api import router as registry_api
     from trafficgov.web.pages import router as pages
 
-    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, pages):
+    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, oversight_api, procedure_api, pages):
         app.include_router(router)
 
     def error(request: Request, status: int, detail: dict) -> JSONResponse:

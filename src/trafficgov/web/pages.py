@@ -74,9 +74,17 @@ def health(caller: Actor | None = Depends(public())):
 
 
 def _include_areas() -> None:
-    from trafficgov.web import pages_audit, pages_enforcement, pages_me, pages_records, pages_work
+    from trafficgov.web import (
+        pages_audit,
+        pages_enforcement,
+        pages_me,
+        pages_oversight,
+        pages_procedure,
+        pages_records,
+        pages_work,
+    )
 
-    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement):
+    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement, pages_oversight, pages_procedure):
         router.include_router(area.router)
 
 

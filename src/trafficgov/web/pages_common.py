@@ -26,17 +26,20 @@ AUDIT = ("/audit", "审计日志")
 REVIEW = ("/enforcement/review", "抓拍审核")
 APPROVALS = ("/enforcement/approvals", "法制审核")
 MY_VIOLATIONS = ("/me/violations", "我的违法")
+CONSISTENCY = ("/oversight/consistency", "同案不同罚")
+DISCLOSURE = ("/oversight/disclosure", "双公示")
+LENIENCY_EVAL = ("/oversight/leniency", "清单评估")
 
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.CITIZEN: (("/me", "我的信息"), MY_VIOLATIONS),
     Role.COMPANY: (("/me", "本单位信息"), MY_VIOLATIONS),
     Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS),
     Role.OFFICER: (SEARCH, REVIEW),
-    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS),
-    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS),
+    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS, CONSISTENCY, LENIENCY_EVAL),
+    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL),
     Role.PARTNER: (("/partner", "协作部门"),),
     Role.COMMAND: (SEARCH,),
-    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS),
+    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS, DISCLOSURE),
 }
 
 

@@ -1,0 +1,208 @@
+"""处罚程序 — general procedure, prior notice (告知), statement of one's case (陈述申辩), hearing (听证) and
+payment with the late surcharge (加处罚款), as pure functions over dated data (data/procedure.yaml).
+
+- ProcReg Art. 52: a warning or a fine up to 200 yuan without licence measure -> simple procedure;
+  above, or with a licence measure -> general procedure, which needs a prior notice (APL Arts. 44-45,
+  62): facts, grounds, the intended penalty and the right to state one's case, answered by the officer.
+- APL Art. 63: a hearing is offered for a large fine (the region's threshold, 以上 inclusive) and for
+  revoking a licence; APL Art. 64: asked for within 5 (working) days of the notice.
+- APL Art. 67: the fine is paid within 15 days of receiving the decision; APL Art. 72: every day late
+  adds 3% of the fine, the surcharge never more than the fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from trafficgov.enforcement.calendar import HolidayCalendar, add_days, default_calendar
+
+DATA = Path(__file__).parent / "data"
+Party = Literal["person", "company", "unknown"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(_Strict):
+    days: int = Field(ge=0, le=365)
+    working: bool
+
+
+class Threshold(_Strict):
+    person: int = Field(gt=0)
+    company: int = Field(gt=0)
+
+
+class ProcedureVersion(_Strict):
+    version_id: str
+    effective_from: date
+    effective_to: date | None = None
+    simple_procedure_max_fine_yuan: int = Field(ge=0)
+    hearing_large_fine_yuan: dict[str, Threshold]
+    hearing_licence_actions: list[Literal["suspend", "revoke"]]
+    hearing_request_days: Period
+    statement_days: Period
+    pay_days: int = Field(ge=1, le=365)
+    surcharge_per_day_pct: int = Field(ge=0, le=100)
+    objection_review_days: Period
+    legal_basis: dict[str, list[str]]
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    def large_fine(self, region: str | None, party: Party) -> int:
+        """The region's 较大数额 (city code, then province code, then default); a company pays the unit figure."""
+        table = self.hearing_large_fine_yuan
+        entry = None
+        if region:
+            entry = table.get(region) or table.get(region[:4] + "00") or table.get(region[:2] + "0000")
+        entry = entry or table["default"]
+        return entry.company if party == "company" else entry.person
+
+
+class ProcedureRules:
+    def __init__(self, versions: list[ProcedureVersion]) -> None:
+        ordered = sorted(versions, key=lambda v: v.effective_from)
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if before.effective_to is None or before.effective_to >= after.effective_from:
+                raise ValueError(f"procedure versions overlap: {before.version_id} and {after.version_id}")
+        for v in ordered:
+            if "default" not in v.hearing_large_fine_yuan:
+                raise ValueError(f"{v.version_id}: hearing_large_fine_yuan needs a default")
+        self.versions = ordered
+
+    def at(self, day: date) -> ProcedureVersion:
+        for version in self.versions:
+            if version.in_force(day):
+                return version
+        raise LookupError(f"no procedure rules in force on {day.isoformat()}")
+
+
+def parse_rules(raw: dict[str, Any]) -> ProcedureRules:
+    return ProcedureRules([ProcedureVersion.model_validate(v) for v in raw["versions"]])
+
+
+@cache
+def procedure_rules() -> ProcedureRules:
+    """The shipped rules, validated on first use."""
+    return parse_rules(yaml.safe_load((DATA / "procedure.yaml").read_text(encoding="utf-8")))
+
+
+# ---------------------------------------------------------------- which procedure
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What the law asks before a decision may be issued."""
+
+    procedure: Literal["simple", "general"]
+    notice_required: bool
+    hearing_offered: bool
+    hearing_reason_zh: str | None
+    legal_basis: tuple[str, ...]
+
+
+def requirements(decision: dict[str, Any], version: ProcedureVersion, *, region: str | None = None, party: Party = "person") -> Requirements:
+    """The procedure an intended decision needs (ProcReg Art. 52; APL Arts. 44, 63)."""
+    outcome = decision.get("outcome")
+    fine = int(decision.get("fine_yuan") or 0) if outcome in ("fine", "fine_and_licence") else 0
+    licence = decision.get("licence_action") or "none"
+    general = licence != "none" or fine > version.simple_procedure_max_fine_yuan
+    reason = None
+    if licence in version.hearing_licence_actions:
+        reason = "拟吊销机动车驾驶证，当事人有权要求听证" if licence == "revoke" else "拟暂扣机动车驾驶证，当事人有权要求听证"
+    elif fine and fine >= version.large_fine(region, party):
+        reason = f"拟处较大数额罚款（{fine}元，本地标准{version.large_fine(region, party)}元以上），当事人有权要求听证"
+    basis = list(version.legal_basis.get("procedure", []))
+    if general:
+        basis += version.legal_basis.get("notice", [])
+    if reason:
+        basis += version.legal_basis.get("hearing", [])
+    return Requirements("general" if general else "simple", general, reason is not None, reason, tuple(basis))
+
+
+def statement_due(notice_day: date, version: ProcedureVersion, calendar: HolidayCalendar | None = None) -> date:
+    """The last day to state one's case (and to ask for a hearing: APL Art. 64 (一), working days per Art. 85)."""
+    period = version.hearing_request_days
+    return add_days(notice_day, period.days, working=period.working, calendar=calendar or default_calendar())
+
+
+def objection_due(received_day: date, version: ProcedureVersion, calendar: HolidayCalendar | None = None) -> date:
+    period = version.objection_review_days
+    return add_days(received_day, period.days, working=period.working, calendar=calendar or default_calendar())
+
+
+def heavier_than(decision: dict[str, Any], notified: dict[str, Any]) -> bool:
+    """Whether a decision is heavier than what the notice told the party (then a new notice is due)."""
+    rank = {"none": 0, "suspend": 1, "revoke": 2}
+    return (
+        int(decision.get("fine_yuan") or 0) > int(notified.get("fine_yuan") or 0)
+        or int(decision.get("points") or 0) > int(notified.get("points") or 0)
+        or rank.get(decision.get("licence_action") or "none", 0) > rank.get(notified.get("licence_action") or "none", 0)
+        or int(decision.get("licence_months") or 0) > int(notified.get("licence_months") or 0)
+    )
+
+
+def notice_text_zh(decision: dict[str, Any], facts_zh: str, req: Requirements, due: date) -> str:
+    """告知书正文 — facts, grounds, the intended penalty and the party's rights (APL Art. 44)."""
+    parts = [f"经查，{facts_zh}。"]
+    basis = "、".join(f"《{b.split(' ')[0]}》{b.split(' ')[1]}" if " " in b else b for b in decision.get("legal_basis") or [])
+    if basis:
+        parts.append(f"依据{basis}，")
+    penalty = []
+    if decision.get("outcome") == "warning":
+        penalty.append("警告")
+    if decision.get("fine_yuan"):
+        penalty.append(f"罚款{decision['fine_yuan']}元")
+    if decision.get("licence_action") == "suspend":
+        penalty.append(f"暂扣机动车驾驶证{decision.get('licence_months') or ''}个月")
+    if decision.get("licence_action") == "revoke":
+        penalty.append("吊销机动车驾驶证")
+    if decision.get("points"):
+        penalty.append(f"记{decision['points']}分")
+    parts.append(f"拟作出{'、'.join(penalty) or '处理'}的决定。")
+    parts.append(f"你（单位）有权进行陈述和申辩，请于{due.isoformat()}前提出；提出的事实、理由或者证据成立的，本机关将予以采纳，不因陈述申辩而加重处罚。")
+    if req.hearing_offered:
+        parts.append(f"{req.hearing_reason_zh}，请于{due.isoformat()}前提出，逾期视为放弃。")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- payment
+
+
+def pay_by(served_on: date, version: ProcedureVersion) -> date:
+    """缴款期限 — 15 days after the day the decision was served (the day of service not counted)."""
+    return served_on + timedelta(days=version.pay_days)
+
+
+@dataclass(frozen=True)
+class Payment:
+    fine_yuan: Decimal
+    pay_by: date
+    on: date
+    days_late: int
+    surcharge_yuan: Decimal
+    capped: bool
+    total_yuan: Decimal
+
+
+def late_surcharge(fine_yuan: int | Decimal, due: date, on: date, *, per_day_pct: int = 3) -> Payment:
+    """加处罚款 — each day after `due` up to and including `on` adds `per_day_pct`% of the fine, the
+    surcharge never more than the fine (APL Art. 72 (一)). Amounts in yuan to the fen, half up."""
+    fine = Decimal(fine_yuan)
+    if fine < 0:
+        raise ValueError("fine must not be negative")
+    days = max(0, (on - due).days)
+    raw = fine * per_day_pct * days / 100
+    capped = raw > fine
+    surcharge = min(raw, fine).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Payment(fine, due, on, days, surcharge, capped, (fine + surcharge).quantize(Decimal("0.01")))
