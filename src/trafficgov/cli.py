@@ -66,7 +66,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 @app.command("import")
 def import_command(
-    kind: Annotated[str, typer.Argument(help="people, companies, licences, vehicles, employments, captures (JSONL)")],
+    kind: Annotated[str, typer.Argument(help="people, companies, licences, vehicles, employments, captures (JSONL), violations, accidents, inspections, safety_records, gps_alarms")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".csv (header row) or .jsonl")],
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object on the last line")] = False,
     encoding: Annotated[str, typer.Option(help="utf-8 (BOM optional) or gb18030")] = "utf-8",

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-KIND_MODULES = ["trafficgov.registry.kinds", "trafficgov.enforcement.kinds"]
+KIND_MODULES = ["trafficgov.registry.kinds", "trafficgov.enforcement.kinds", "trafficgov.credit.kinds"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class EventIngest:
     label_zh: str
     ingest: Callable[..., Any]
     batch: int = 1000
+    # Optional: CSV rows (imports.reader.RawRecord, in file order) -> [(record, rows)], one per event made
+    # of one or more rows; a FieldError for `record` quarantines all its rows. Without it, JSONL only.
+    group_csv: Callable[[list[Any]], list[tuple[Any, list[Any]]]] | None = None
 
 
 _INGESTS: dict[str, EventIngest] = {}

@@ -604,14 +604,15 @@ def ingest_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: 
     ingest = get_ingest(kind)
     if ingest is None:
         raise FieldError("kind", f"未知的事件类型：{kind}", f"unknown event kind: {kind}")
-    if detect_format(path.name) != "jsonl":
+    file_format = detect_format(path.name)
+    if file_format != "jsonl" and not (file_format == "csv" and ingest.group_csv is not None):
         raise FieldError("file", f"{ingest.label_zh}只接受 JSONL 文件", f"{kind} are imported from JSONL files only")
     at = at or datetime.now(UTC)
     job_id = create_job(db, kind, path.name, actor, size_bytes=path.stat().st_size, encoding=encoding, at=at)
     summary = ImportSummary(kind=kind, job_id=job_id)
     total = path.stat().st_size
     batch: list[Any] = []
-    lines: list[tuple[int, str]] = []
+    lines: list[list[tuple[int, str]]] = []  # per event: its (line number, raw line)s
 
     def flush() -> None:
         if not batch:
@@ -620,9 +621,9 @@ def ingest_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: 
         summary.inserted += result.accepted
         summary.unchanged += result.duplicates
         quarantine = [
-            {"job_id": job_id, "kind": kind, "line_no": lines[r.index][0], "field": r.field,
-             "reason_zh": r.reason_zh, "reason_en": r.reason_en, "raw": lines[r.index][1][:4000]}
-            for r in result.rejected
+            {"job_id": job_id, "kind": kind, "line_no": line_no, "field": r.field,
+             "reason_zh": r.reason_zh, "reason_en": r.reason_en, "raw": raw[:4000]}
+            for r in result.rejected for line_no, raw in lines[r.index]
         ]
         summary.quarantined += len(quarantine)
         if quarantine:
@@ -632,24 +633,27 @@ def ingest_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: 
         lines.clear()
 
     try:
-        with path.open("rb") as handle:
-            counter = CountingReader(handle)
-            text = io.TextIOWrapper(io.BufferedReader(counter), encoding=python_encoding(encoding), errors="replace")
-            for line_no, line in enumerate(text, start=1):
-                if not line.strip():
-                    continue
-                summary.read += 1
-                try:
-                    batch.append(json.loads(line))
-                except json.JSONDecodeError:
-                    batch.append(line.rstrip("\n"))
-                lines.append((line_no, line.rstrip("\n")))
-                if len(batch) >= ingest.batch:
-                    flush()
-                    _set_progress(job_id, counter.count, total)
-                    if progress:
-                        progress(counter.count, total)
-            flush()
+        if file_format == "csv":
+            _ingest_csv_groups(db, ingest, path, encoding, job_id, summary, batch, lines, flush)
+        else:
+            with path.open("rb") as handle:
+                counter = CountingReader(handle)
+                text = io.TextIOWrapper(io.BufferedReader(counter), encoding=python_encoding(encoding), errors="replace")
+                for line_no, line in enumerate(text, start=1):
+                    if not line.strip():
+                        continue
+                    summary.read += 1
+                    try:
+                        batch.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        batch.append(line.rstrip("\n"))
+                    lines.append([(line_no, line.rstrip("\n"))])
+                    if len(batch) >= ingest.batch:
+                        flush()
+                        _set_progress(job_id, counter.count, total)
+                        if progress:
+                            progress(counter.count, total)
+                flush()
     except Exception as exc:
         _finish_job(db, job_id, summary, f"{type(exc).__name__}: {exc}"[:2000])
         raise
@@ -662,6 +666,32 @@ def ingest_file(db: Database, kind: str, path: Path, actor: Actor, *, encoding: 
         audit.append(session, AuditEntry(actor=actor.username, role=str(actor.role), unit=actor.unit, action="import", entity=kind, record_key=f"job:{job_id}", purpose=None, at=at, detail=summary.public()))
     _finish_job(db, job_id, summary, None)
     return summary
+
+
+def _ingest_csv_groups(db: Database, ingest: Any, path: Path, encoding: str, job_id: int, summary: ImportSummary, batch: list[Any], lines: list[list[tuple[int, str]]], flush: Callable[[], None]) -> None:
+    """An event kind's CSV form: rows grouped into events by the kind's `group_csv`; a group that does not
+    make an event quarantines all its rows. The file is read whole (event files are small)."""
+    with path.open("rb") as handle:
+        records = list(read_records(io.BufferedReader(CountingReader(handle)), "csv", encoding))
+    summary.read += len(records)
+    quarantine: list[dict[str, Any]] = []
+    for record, rows in ingest.group_csv(records):
+        if isinstance(record, FieldError):
+            quarantine.extend(
+                {"job_id": job_id, "kind": ingest.name, "line_no": r.line_no, "field": record.field,
+                 "reason_zh": record.zh, "reason_en": record.en, "raw": r.raw[:4000]}
+                for r in rows
+            )
+            continue
+        batch.append(record)
+        lines.append([(r.line_no, r.raw) for r in rows])
+        if len(batch) >= ingest.batch:
+            flush()
+    flush()
+    summary.quarantined += len(quarantine)
+    if quarantine:
+        with db.transaction(write=True) as session:
+            session.execute(insert(QuarantineRow.__table__), quarantine)
 
 
 def _finish_job(db: Database, job_id: int, summary: ImportSummary, error: str | None) -> None:
