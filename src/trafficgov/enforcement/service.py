@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import AuditEntry
+from trafficgov.credit import service as credit
 from trafficgov.enforcement import admissibility as adm
 from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
@@ -831,7 +832,8 @@ def _next_number(session: Session, name: str) -> int:
 
 
 def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, Any], at: datetime) -> None:
-    """签发 — number the decision, state the appeal routes and payment, put the points on the driver's licence."""
+    """签发 — number the decision, state the appeal routes and payment, put the points on the driver's licence,
+    and record the decision as a violation for credit supervision (`credit_violations`, id = the case id)."""
     day = local_day(at)
     version = adm.pipeline_rules().at(local_day(row.occurred_at))
     check_procedure(session, row, decision, at)
@@ -863,6 +865,21 @@ def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, 
     elif points:
         # a company vehicle (or an owner without a licence): the points wait for the actual driver (ProcReg Arts. 21, 53)
         row.awaiting_driver = True
+    # 违法记录 — the decision is a violation for the risk and credit pillar; its violation_id is the case id
+    credit.record_decision(
+        session,
+        violation_id=str(row.id),
+        occurred_at=row.occurred_at,
+        decided_at=at,
+        behavior=row.behavior,
+        plate_number=row.plate_number,
+        plate_type=row.plate_type,
+        driver_id=row.points_applied_to,
+        region=row.region,
+        outcome=decision.get("outcome"),
+        fine_yuan=int(decision.get("fine_yuan") or 0),
+        points=points,
+    )
 
 
 def active_notice(session: Session, case_id: int) -> NoticeRow | None:
