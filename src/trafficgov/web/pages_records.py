@@ -20,6 +20,7 @@ from trafficgov.registry import service
 from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.identifiers import is_uscc, normalise, parse_id_number, validate_uscc, validate_vin
 from trafficgov.registry.plates import normalise_plate
+from trafficgov.registry.rows import holder_id
 from trafficgov.web.pages_common import PageRoute, mask_text, purposes, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -75,8 +76,10 @@ def record_url(kind: str, key: str, purpose: str | None, plate_type: str = DEFAU
     return f"{path}?{urlencode({'purpose': purpose})}" if purpose else path
 
 
-def ask_purpose(request: Request, actor: Actor, what: str, key: str, error: str | None = None):
-    """The purpose form in place of a record: the officer states why before anything is read."""
+def ask_purpose(request: Request, actor: Actor, what: str, key: str, purpose: str | None):
+    """The purpose form in place of a record: the officer states why before anything is read.
+
+    `purpose` is what the request carried: none yet, or a code that is not in the table (an error)."""
     return render(
         request,
         "purpose.html",
@@ -85,7 +88,7 @@ def ask_purpose(request: Request, actor: Actor, what: str, key: str, error: str 
         key=mask_text(actor, key),
         action=request.url.path,
         purposes=purposes(),
-        error=error,
+        error="所选查询事由无效" if purpose else None,
     )
 
 
@@ -137,9 +140,7 @@ def person_page(
     actor: Actor = Depends(require(*PERSON_PAGE_ROLES, page=True)),
 ):
     if actor.is_staff and not known_purpose(purpose):
-        return ask_purpose(
-            request, actor, "人员（一人一档）", id_number, error="所选查询事由无效" if purpose else None
-        )
+        return ask_purpose(request, actor, "人员（一人一档）", id_number, purpose)
     record = service.get_person(request.app.state.db, actor, id_number, purpose=purpose)
     return render(request, "person.html", actor, record=record, purpose=purpose, key=id_number)
 
@@ -152,13 +153,11 @@ def person_history_page(
     actor: Actor = Depends(require(*STAFF, page=True)),
 ):
     if not known_purpose(purpose):
-        return ask_purpose(
-            request, actor, "人员信息变更历史", id_number, error="所选查询事由无效" if purpose else None
-        )
+        return ask_purpose(request, actor, "人员信息变更历史", id_number, purpose)
     db = request.app.state.db
     # The history service does not audit; opening the person first records the read with its purpose.
     record = service.get_person(db, actor, id_number, purpose=purpose)
-    key = parse_id_number(id_number).number if _ID_LIKE.match(normalise(id_number)) else normalise(id_number)
+    key = holder_id({"id_number": id_number})
     entries = []
     for entity, label in (("people", "人员信息"), ("licences", "驾驶证")):
         for item in service.get_history(db, actor, entity, key):
@@ -196,9 +195,7 @@ def vehicle_by_vin_page(
     actor: Actor = Depends(require(*PERSON_PAGE_ROLES, page=True)),
 ):
     if actor.is_staff and not known_purpose(purpose):
-        return ask_purpose(
-            request, actor, "机动车（车辆识别代号）", vin, error="所选查询事由无效" if purpose else None
-        )
+        return ask_purpose(request, actor, "机动车（车辆识别代号）", vin, purpose)
     vehicle = service.get_vehicle_by_vin(request.app.state.db, actor, vin, purpose=purpose)
     return render(
         request,
@@ -220,9 +217,7 @@ def vehicle_page(
 ):
     if actor.is_staff and not known_purpose(purpose):
         label = code_tables().label("plate_types", plate_type)
-        return ask_purpose(
-            request, actor, f"机动车（{label}）", plate_number, error="所选查询事由无效" if purpose else None
-        )
+        return ask_purpose(request, actor, f"机动车（{label}）", plate_number, purpose)
     vehicle = service.get_vehicle(request.app.state.db, actor, plate_number, plate_type, purpose=purpose)
     return render(
         request,
@@ -255,6 +250,6 @@ def company_page(
     actor: Actor = Depends(require(*STAFF, Role.COMPANY, page=True)),
 ):
     if actor.is_staff and not known_purpose(purpose):
-        return ask_purpose(request, actor, "企业", uscc, error="所选查询事由无效" if purpose else None)
+        return ask_purpose(request, actor, "企业", uscc, purpose)
     record = service.get_company(request.app.state.db, actor, uscc, purpose=purpose)
     return render(request, "company.html", actor, record=record, purpose=purpose)
