@@ -27,3 +27,12 @@ class Forbidden(PermissionError):
         super().__init__(en)
         self.zh = zh
         self.en = en
+
+
+class Conflict(Exception):
+    """冲突 — the record changed under the caller (another officer acted first); answered with 409."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en

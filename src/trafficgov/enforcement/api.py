@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
@@ -34,9 +34,6 @@ def db(request: Request):
     return request.app.state.db
 
 
-def conflict(exc: service.Conflict) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, {"reason_zh": exc.zh, "reason_en": exc.en})
-
 
 @router.post("/captures", response_model=IngestSummary, summary="非现场抓拍批量导入（按capture_id幂等）", responses=TOO_LARGE)
 def post_captures(
@@ -62,18 +59,12 @@ def overdue(request: Request, actor: Actor = Depends(require(*CASE_READERS))) ->
 
 @router.post("/review/{capture_id}/confirm", response_model=CaseView, summary="审核通过：立案（同一行为并案）", responses=CONFLICT)
 def confirm(capture_id: CaptureKey, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> CaseView:
-    try:
-        return service.confirm_capture(db(request), actor, capture_id)
-    except service.Conflict as exc:
-        raise conflict(exc) from exc
+    return service.confirm_capture(db(request), actor, capture_id)
 
 
 @router.post("/review/{capture_id}/reject", response_model=CaptureView, summary="审核不通过：按第二十二条情形消除", responses=CONFLICT)
 def reject(capture_id: CaptureKey, body: RejectRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> CaptureView:
-    try:
-        return service.reject_capture(db(request), actor, capture_id, body.reason_code, body.note)
-    except service.Conflict as exc:
-        raise conflict(exc) from exc
+    return service.reject_capture(db(request), actor, capture_id, body.reason_code, body.note)
 
 
 @router.get("/cases", response_model=list[CaseView], summary="违法案件列表")
@@ -97,18 +88,12 @@ def case(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*CAS
 
 @router.post("/cases/{case_id}/issue", response_model=CaseView, summary="签发决定（偏离建议须写明理由并经法制审核）", responses=CONFLICT)
 def issue(case_id: CaseKey, body: IssueRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> CaseView:
-    try:
-        return service.issue_decision(db(request), actor, case_id, body)
-    except service.Conflict as exc:
-        raise conflict(exc) from exc
+    return service.issue_decision(db(request), actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/approval", response_model=CaseView, summary="法制审核：批准或退回偏离决定", responses=CONFLICT)
 def approval(case_id: CaseKey, body: ApprovalRequest, request: Request, actor: Actor = Depends(require(Role.LEGAL_REVIEWER))) -> CaseView:
-    try:
-        return service.decide_deviation(db(request), actor, case_id, body)
-    except service.Conflict as exc:
-        raise conflict(exc) from exc
+    return service.decide_deviation(db(request), actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/notified", response_model=CaseView, summary="登记已通知当事人（第二十条）")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
@@ -22,7 +22,6 @@ from trafficgov.enforcement.procedure_service import (
     SubmissionRequest,
     SubmissionView,
 )
-from trafficgov.enforcement.service import Conflict
 
 router = APIRouter(prefix="/api/v1", tags=["enforcement 处罚程序"], responses={**COMMON, **responses(404)})
 
@@ -37,9 +36,6 @@ def db(request: Request):
     return request.app.state.db
 
 
-def conflict(exc: Conflict) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, {"reason_zh": exc.zh, "reason_en": exc.en})
-
 
 @router.get("/cases/{case_id}/procedure", response_model=ProcedureView, summary="处罚程序：告知、陈述申辩、听证、缴款")
 def procedure(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*STAFF, *PARTIES))) -> ProcedureView:
@@ -48,18 +44,12 @@ def procedure(case_id: CaseKey, request: Request, actor: Actor = Depends(require
 
 @router.post("/cases/{case_id}/notice", response_model=ProcedureView, summary="处罚前告知（一般程序）", responses=CONFLICT)
 def notice(case_id: CaseKey, body: NoticeRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> ProcedureView:
-    try:
-        return ps.serve_notice(db(request), actor, case_id, body)
-    except Conflict as exc:
-        raise conflict(exc) from exc
+    return ps.serve_notice(db(request), actor, case_id, body)
 
 
 @router.post("/me/cases/{case_id}/statements", response_model=ProcedureView, summary="当事人陈述申辩、要求听证或放弃", responses=CONFLICT)
 def statement(case_id: CaseKey, body: SubmissionRequest, request: Request, actor: Actor = Depends(require(*PARTIES))) -> ProcedureView:
-    try:
-        return ps.submit(db(request), actor, case_id, body)
-    except Conflict as exc:
-        raise conflict(exc) from exc
+    return ps.submit(db(request), actor, case_id, body)
 
 
 @router.get("/submissions", response_model=list[SubmissionView], summary="待答复的异议、陈述申辩和听证申请")
@@ -69,10 +59,7 @@ def open_submissions(request: Request, actor: Actor = Depends(require(*STAFF))) 
 
 @router.post("/submissions/{submission_id}/answer", response_model=SubmissionView, summary="复核答复（采纳或不采纳）", responses=CONFLICT)
 def answer(submission_id: SubmissionKey, body: AnswerRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> SubmissionView:
-    try:
-        return ps.answer(db(request), actor, submission_id, body)
-    except Conflict as exc:
-        raise conflict(exc) from exc
+    return ps.answer(db(request), actor, submission_id, body)
 
 
 @router.post("/me/objections", response_model=SubmissionView, summary="网上异议（抓拍或案件）")
@@ -87,10 +74,7 @@ def my_submissions(request: Request, actor: Actor = Depends(require(*PARTIES))) 
 
 @router.post("/cases/{case_id}/served", response_model=ProcedureView, summary="登记决定书送达（起算十五日缴款期限）", responses=CONFLICT)
 def served(case_id: CaseKey, body: ServeRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> ProcedureView:
-    try:
-        return ps.serve_decision(db(request), actor, case_id, body)
-    except Conflict as exc:
-        raise conflict(exc) from exc
+    return ps.serve_decision(db(request), actor, case_id, body)
 
 
 @router.get("/cases/{case_id}/payment", response_model=PaymentView, summary="应缴罚款及加处罚款")

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trafficgov import errors
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import AuditEntry
@@ -60,13 +61,8 @@ PAY_DAYS = 15  # APL Art. 67: pay within 15 days of receiving the decision (cale
 SURCHARGE_ZH = "逾期不缴纳罚款的，每日按罚款数额的百分之三加处罚款，加处罚款的数额不超出罚款的数额（《行政处罚法》第七十二条）。"
 
 
-class Conflict(Exception):
-    """冲突 — the record changed under the caller (another officer acted first); answered with 409."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
+# Conflict (409) is shared by every context: trafficgov.errors.Conflict, re-exported here.
+Conflict = errors.Conflict
 
 
 # ---------------------------------------------------------------- input and output models

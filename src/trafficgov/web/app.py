@@ -20,7 +20,7 @@ from trafficgov.accounts.guard import PageLoginRequired
 from trafficgov.accounts.policy import policy
 from trafficgov.accounts.ratelimit import LoginLimiter
 from trafficgov.config import Settings, read_or_create_key
-from trafficgov.errors import FieldError, Forbidden, NotFound
+from trafficgov.errors import Conflict, FieldError, Forbidden, NotFound
 from trafficgov.registry.codetables import code_tables
 from trafficgov.store.db import Database
 
@@ -94,6 +94,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
         return error(request, 403, {"reason_zh": exc.zh, "reason_en": exc.en})
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict):
+        return error(request, 409, {"reason_zh": exc.zh, "reason_en": exc.en})
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound):
