@@ -28,10 +28,12 @@ DEFAULT_AS_OF = date(2026, 6, 30)
 
 def _mount_context_apps() -> None:
     from trafficgov.audit.cli import app as audit_app
+    from trafficgov.credit.cli import app as credit_app
     from trafficgov.enforcement.cli import app as penalty_app
 
     app.add_typer(audit_app, name="audit", help="审计 — verify, search, export and seal the audit log.")
     app.add_typer(penalty_app, name="penalty", help="处罚裁量 — batch penalty decisions from the rules as data (no database).")
+    app.add_typer(credit_app, name="credit", help="信用监管 — credit grades, risk scores, lists and warnings.")
 
 
 def _database():
@@ -188,7 +190,12 @@ def demo_build(
             tasks[kind] = progress.add_task(f"导入 {kind}", total=None)
             return lambda done, total: progress.update(tasks[kind], completed=done, total=total)
 
-        summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for)
+        summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for, history=True)
+        credit_task = progress.add_task("信用评分、名单建议与预警", total=None)
+        from trafficgov.credit import jobs
+
+        credit = jobs.daily(database, actor, reference, progress=lambda stage: progress.update(credit_task, description=f"信用监管 {stage}"))
+        progress.update(credit_task, completed=1, total=1)
     _seal(database)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({**wanted, "manifest": str(out_dir / "manifest.json")}, ensure_ascii=False, indent=2))
@@ -199,6 +206,7 @@ def demo_build(
         table.add_row(kind, *(str(v) for v in (s.read, s.inserted, s.updated, s.unchanged, s.quarantined)))
     err.print(table)
     err.print(f"历史数据（违法、事故、检验等）文件：{out_dir}  counts={manifest.counts}")
+    err.print(f"信用评分：{credit['subjects']} 个主体（{credit['graded']} 个评级），名单建议 {credit['proposed']['proposed']} 条，新预警 {credit['warnings']['raised']} 条")
 
 
 def print_demo_accounts(settings: Settings) -> None:

@@ -8,10 +8,16 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Table, select
 
 from conftest import bearer
+from trafficgov.audit.store import AuditLogRow
 from trafficgov.enforcement import oversight_service as svc
-from trafficgov.enforcement.store import CaseRow
+from trafficgov.enforcement.store import CaseRow, DisclosureRecordRow, LeniencyVersionRow
+from trafficgov.store.db import make_engine, upgrade
+from trafficgov.store.tables import metadata
 
 PROPOSAL = {"outcome": "fine", "fine_yuan": 200, "points": 6, "licence_action": "none", "rule_ids": ["n.red_light", "pts.red_light"], "legal_basis": ["道路交通安全法第九十条"], "explanation_zh": "闯红灯，罚款200元，记6分"}
 
@@ -31,16 +37,15 @@ def issued(case_no: int, officer: str, fine: int, *, owner: str, kind: str, reas
 def decisions(loaded, accounts):
     uscc = accounts["company"]["uscc"]
     citizen = accounts["citizen"]["id_number"]
+    rows = [
+        issued(1, "officer", 200, owner=citizen, kind="person"),
+        issued(2, "officer", 200, owner=uscc, kind="company"),
+        issued(3, "legal_reviewer", 100, owner=uscc, kind="company", reason="车辆故障临时停靠，情节轻微"),
+        issued(4, "officer", 200, owner=uscc, kind="company", day=28),
+    ]
     with loaded.transaction(write=True) as session:
-        session.add_all(
-            [
-                issued(1, "officer", 200, owner=citizen, kind="person"),
-                issued(2, "officer", 200, owner=uscc, kind="company"),
-                issued(3, "legal_reviewer", 100, owner=uscc, kind="company", reason="车辆故障临时停靠，情节轻微"),
-                issued(4, "officer", 200, owner=uscc, kind="company", day=28),
-            ]
-        )
-    return {"uscc": uscc}
+        session.add_all(rows)
+    return {"uscc": uscc, "ids": [r.id for r in rows]}
 
 
 def test_consistency_api_pairs_and_rates(client, tokens, decisions):
@@ -53,6 +58,10 @@ def test_consistency_api_pairs_and_rates(client, tokens, decisions):
     assert pair["other"]["deviation_reason"] == "车辆故障临时停靠，情节轻微" and pair["usual"]["explanation_zh"]
     officers = {r["officer"]: r for r in body["by_officer"]}
     assert officers["legal_reviewer"]["rate"] == 1.0 and officers["officer"]["rate"] == 0.0
+    # codes stay; Chinese labels beside them
+    assert pair["behaviour"] == "red_light" and pair["behaviour_zh"] == "不按交通信号灯指示通行（闯红灯）"
+    assert (pair["usual"]["outcome"], pair["usual"]["outcome_zh"], pair["usual"]["licence_action_zh"]) == ("fine", "罚款", "不涉及驾驶证")
+    assert pair["other"]["behaviour_zh"] == pair["behaviour_zh"] and pair["other"]["penalty_zh"] == "罚款100元，记6分"
     assert {r["unit"] for r in body["by_unit"]} and all(r["unit"] != "—" for r in body["by_unit"])
     assert client.get("/api/v1/oversight/consistency", headers=bearer(tokens["legal_reviewer"])).status_code == 200
     assert client.get("/api/v1/oversight/consistency", headers=bearer(tokens["officer"])).status_code == 403
@@ -72,7 +81,10 @@ def test_disclosure_api_csv_json_and_overdue(client, tokens, decisions):
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(text.text)))
     assert table[0][0] == "行政处罚决定书文号" and len(table) == 4
-    assert client.get(url, headers=bearer(tokens["legal_reviewer"])).status_code == 403
+    assert table[0][-3:] == ["是否超期", "公示时间", "公示状态"] and table[1][-1] == "超期未公示"
+    assert [r["status"] for r in rows] == ["overdue", "overdue", "due"] and all(r["published_at"] is None for r in rows)
+    assert client.get(url, headers=bearer(tokens["legal_reviewer"])).status_code == 200
+    assert client.get(url, headers=bearer(tokens["officer"])).status_code == 403
 
 
 def test_export_disclosure_is_cli_friendly(loaded, decisions, tmp_path):
@@ -103,12 +115,186 @@ def test_oversight_pages_in_chinese_for_their_roles(client, accounts, decisions)
     log_in(client, accounts["supervisor"])
     page = client.get("/oversight/consistency")
     assert page.status_code == 200 and "同案不同罚" in page.text and "车辆故障临时停靠" in page.text and "25.0%" in page.text
+    assert "不按交通信号灯指示通行（闯红灯）" in page.text and "罚款100元，记6分" in page.text and "不涉及驾驶证" in page.text
     page = client.get("/oversight/disclosure")
     assert page.status_code == 200 and decisions["uscc"] in page.text and "公示期限" in page.text
     assert 'href="/oversight/leniency"' in page.text
     log_in(client, accounts["legal_reviewer"])
     page = client.get("/oversight/leniency?window_days=30")
     assert page.status_code == 200 and "定期评估" in page.text
-    assert client.get("/oversight/disclosure").status_code == 403
+    assert client.get("/oversight/disclosure").status_code == 200
+    log_in(client, accounts["admin"])
+    page = client.get("/oversight/disclosure")
+    assert page.status_code == 200 and 'name="case_ids"' not in page.text  # the admin reads, does not record publication
     log_in(client, accounts["officer"])
     assert client.get("/oversight/consistency").status_code == 403
+
+
+def audit_rows(db, entity: str) -> list[AuditLogRow]:
+    with db.transaction() as session:
+        return list(session.scalars(select(AuditLogRow).where(AuditLogRow.entity == entity).order_by(AuditLogRow.seq)))
+
+
+def test_publishing_disclosures_records_status_idempotently_and_audits(client, tokens, loaded, decisions):
+    _, on_time, late, recent = decisions["ids"]
+    url = "/api/v1/oversight/disclosure/publish"
+    lr, sup = bearer(tokens["legal_reviewer"]), bearer(tokens["supervisor"])
+    response = client.post(url, json={"case_ids": [on_time], "channel": "credit_china_shandong", "published_at": "2026-06-10T17:00:00+08:00"}, headers=lr)
+    assert response.status_code == 200, response.text
+    assert (response.json()["published"], response.json()["already"]) == ([on_time], [])
+    response = client.post(url, json={"case_ids": [late, on_time], "channel": "bureau_website", "published_at": "2026-06-11T09:00:00+08:00"}, headers=sup)
+    assert (response.json()["published"], response.json()["already"]) == ([late], [on_time])
+    rows = {r["case_id"]: r for r in client.get("/api/v1/oversight/disclosure?as_of=2026-06-20", headers=lr).json()}
+    # the second publication of case `on_time` changed nothing: its first record stands
+    assert rows[on_time]["published_at"] == "2026-06-10T17:00:00+08:00" and rows[on_time]["channel"] == "credit_china_shandong"
+    assert (rows[on_time]["status"], rows[on_time]["overdue"]) == ("published_on_time", False)
+    assert (rows[late]["status"], rows[late]["status_zh"], rows[late]["overdue"]) == ("published_late", "逾期公示", True)
+    assert (rows[recent]["status"], rows[recent]["published_at"]) == ("due", None)
+    overdue = client.get("/api/v1/oversight/disclosure?as_of=2026-07-20&overdue_only=true", headers=lr).json()
+    assert [r["case_id"] for r in overdue] == [late, recent]  # not published by the due day: late, and still unpublished
+    assert [r["case_id"] for r in client.get("/api/v1/oversight/disclosure?as_of=2026-07-20&status=overdue", headers=lr).json()] == [recent]
+    table = list(csv.reader(io.StringIO(client.get("/api/v1/oversight/disclosure?as_of=2026-06-20&format=csv", headers=lr).text)))
+    assert table[1][-2:] == ["2026-06-10T17:00:00+08:00", "已按期公示"]
+    with loaded.transaction() as session:
+        stored = session.scalars(select(DisclosureRecordRow).order_by(DisclosureRecordRow.case_id)).all()
+    assert [(r.case_id, r.published_by) for r in stored] == [(on_time, "legal_reviewer"), (late, "supervisor")]
+    entries = audit_rows(loaded, "enforcement_disclosures")
+    assert [(e.action, e.actor, e.record_key) for e in entries] == [
+        ("publish", "legal_reviewer", str(on_time)), ("publish", "supervisor", str(late)), ("publish", "supervisor", None),
+    ]
+    assert "credit_china_shandong" in entries[0].detail and str(on_time) in entries[2].detail
+
+
+def test_publishing_refuses_what_is_not_a_company_penalty_or_a_bad_record(client, tokens, loaded, decisions):
+    person, company_case, _, recent = decisions["ids"]
+    url = "/api/v1/oversight/disclosure/publish"
+    lr = bearer(tokens["legal_reviewer"])
+    refused = client.post(url, json={"case_ids": [company_case, person], "channel": "credit_china"}, headers=lr)
+    assert refused.status_code == 422 and "case_ids" in refused.text and str(person) in refused.text
+    assert client.post(url, json={"case_ids": [company_case], "channel": "weibo"}, headers=lr).status_code == 422
+    assert client.post(url, json={"case_ids": [company_case], "channel": "credit_china", "published_at": "2099-01-01T00:00:00+08:00"}, headers=lr).status_code == 422
+    before = client.post(url, json={"case_ids": [recent], "channel": "credit_china", "published_at": "2026-06-20T09:00:00+08:00"}, headers=lr)
+    assert before.status_code == 422 and "早于处罚决定日期" in before.text
+    assert client.post(url, json={"case_ids": [company_case], "channel": "credit_china"}, headers=bearer(tokens["officer"])).status_code == 403
+    assert client.post(url, json={"case_ids": [company_case], "channel": "credit_china"}, headers=bearer(tokens["admin"])).status_code == 403
+    with loaded.transaction() as session:
+        assert session.scalars(select(DisclosureRecordRow)).all() == []  # nothing half-written
+
+
+def test_publishing_from_the_disclosure_page(client, accounts, loaded, decisions):
+    _, on_time, late, _ = decisions["ids"]
+    log_in(client, accounts["supervisor"])
+    page = client.get("/oversight/disclosure")
+    assert f'value="{on_time}"' in page.text and "登记公示" in page.text and "超期未公示" in page.text
+    done = client.post("/oversight/disclosure/publish", data={"case_ids": [str(on_time), str(late)], "channel": "bureau_website", "published_at": "2026-06-09T10:30"})
+    assert done.status_code == 200 and "已登记公示2件" in done.text and "本局门户网站" in done.text
+    assert f'value="{on_time}"' not in done.text  # published rows can no longer be selected
+    assert "已按期公示" in done.text
+    again = client.post("/oversight/disclosure/publish", data={"case_ids": [str(on_time)], "channel": "credit_china"})
+    assert "1件此前已登记" in again.text
+    empty = client.post("/oversight/disclosure/publish", data={"channel": "credit_china"})
+    assert empty.status_code == 422 and "请选择" in empty.text
+    filtered = client.get("/oversight/disclosure?status=published_on_time")
+    assert filtered.text.count('data-status="published_on_time"') == 2 and 'data-status="due"' not in filtered.text
+    with loaded.transaction() as session:
+        stored = session.scalars(select(DisclosureRecordRow)).all()
+    assert {r.published_at.astimezone(UTC).hour for r in stored} == {2}  # 10:30 Beijing time is 02:30 UTC
+
+
+VERSION = {"base_rule_id": "jn.first_warning.demo", "effective_from": "2099-01-01", "add": ["phone_use"], "remove": ["no_seatbelt"], "reason": "评估：未系安全带从宽后再犯率高"}
+
+
+def test_leniency_version_api_validates_stores_and_offers_the_yaml(client, tokens, loaded):
+    lr, sup = bearer(tokens["legal_reviewer"]), bearer(tokens["supervisor"])
+    url = "/api/v1/oversight/leniency/versions"
+    created = client.post(url, json=VERSION, headers=lr)
+    assert created.status_code == 201, created.text
+    view = created.json()
+    assert view["new_rule_id"] == "jn.first_warning.demo.v2099-01-01" and view["status"] == "draft" and view["region"] == "370100"
+    assert view["added_zh"] == ["驾车时拨打接听手持电话等妨碍安全驾驶"] and view["file_path"] == "regions/370100.yaml"
+    listed = client.get(url, headers=sup).json()
+    assert [v["id"] for v in listed] == [view["id"]]
+    text = client.get(f"{url}/{view['id']}/yaml", headers=sup)
+    assert text.status_code == 200 and text.headers["content-type"].startswith("application/yaml")
+    assert "jn.first_warning.demo.v2099-01-01" in text.text and "effective_to: 2098-12-31" in text.text
+    # accepting again for the same day replaces the draft (it was never published)
+    again = client.post(url, json={**VERSION, "remove": [], "reason": "只纳入"}, headers=lr)
+    assert again.status_code == 201 and again.json()["id"] == view["id"] and again.json()["removed"] == []
+    with loaded.transaction() as session:
+        assert len(session.scalars(select(LeniencyVersionRow)).all()) == 1
+    assert [(e.action, e.record_key) for e in audit_rows(loaded, "leniency_list_versions")] == [("create", view["new_rule_id"]), ("update", view["new_rule_id"])]
+    bad = client.post(url, json={**VERSION, "add": ["made_up_behaviour"], "remove": []}, headers=lr)
+    assert bad.status_code == 422 and "unknown behaviour" in bad.text
+    past = client.post(url, json={**VERSION, "effective_from": "2020-01-01"}, headers=lr)
+    assert past.status_code == 422 and "effective_from" in past.text
+    assert client.post(url, json=VERSION, headers=sup).status_code == 403
+    assert client.get(url, headers=bearer(tokens["officer"])).status_code == 403
+    assert client.get(f"{url}/999999/yaml", headers=lr).status_code == 404
+
+
+def test_a_shipped_version_shows_published_and_cannot_be_replaced(client, tokens, monkeypatch):
+    lr = bearer(tokens["legal_reviewer"])
+    url = "/api/v1/oversight/leniency/versions"
+    view = client.post(url, json=VERSION, headers=lr).json()
+    # the release ships the file: the shipped rule data now holds the new rule id
+    shipped = svc._shipped_leniency_ids() | {view["new_rule_id"]}
+    monkeypatch.setattr(svc, "_shipped_leniency_ids", lambda: shipped)
+    [listed] = client.get(url, headers=lr).json()
+    assert (listed["status"], listed["status_zh"]) == ("published", "已公布并随规则数据施行")
+    again = client.post(url, json=VERSION, headers=lr)
+    assert again.status_code == 422 and "已公布" in again.text
+
+
+def test_leniency_page_accepts_a_version_and_lists_the_draft(client, accounts, decisions):
+    log_in(client, accounts["legal_reviewer"])
+    page = client.get("/oversight/leniency?as_of=2026-12-31&window_days=30")
+    assert page.status_code == 200 and 'name="base_rule_id" value="jn.first_warning.demo"' in page.text and "暂无草案" in page.text
+    refused = client.post("/oversight/leniency/versions", data={"base_rule_id": "jn.first_warning.demo", "effective_from": "2099-01-01", "reason": "x"})
+    assert refused.status_code == 422 and "至少选择" in refused.text
+    done = client.post(
+        "/oversight/leniency/versions",
+        data={"base_rule_id": "jn.first_warning.demo", "effective_from": "2099-01-01", "reason": "评估建议", "add": ["phone_use"], "remove": ["doors_not_closed"]},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200 and "jn.first_warning.demo.v2099-01-01" in done.text and "草案（待公布）" in done.text
+    assert "公布" in done.text and "不加载" in done.text
+    [link] = [part.split('"')[0] for part in done.text.split('href="/oversight/leniency/versions/')[1:]]
+    download = client.get(f"/oversight/leniency/versions/{link}")
+    assert download.status_code == 200 and "phone_use" in download.text
+    log_in(client, accounts["supervisor"])
+    page = client.get("/oversight/leniency")
+    assert "jn.first_warning.demo.v2099-01-01" in page.text and 'name="effective_from"' not in page.text
+
+
+OURS = {"enforcement_disclosures", "leniency_list_versions"}
+
+
+def tables_in(diffs) -> set[str]:
+    """The tables an Alembic autogenerate comparison reports a difference for."""
+    found = set()
+    for diff in diffs:
+        kind, *parts = diff[0] if isinstance(diff, list) else diff
+        for part in parts:
+            if isinstance(part, Table):
+                found.add(part.name)
+            elif getattr(part, "table", None) is not None:
+                found.add(part.table.name)
+            elif isinstance(part, str) and part in OURS:
+                found.add(part)
+    return found
+
+
+def schema_diffs(engine):
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+
+
+def test_migration_0006_matches_the_oversight_tables(database, tmp_path):
+    assert tables_in(schema_diffs(database.engine)) & OURS == set()
+    # the comparison does see these tables: a store at 0005 lacks exactly them
+    engine = make_engine(f"sqlite:///{tmp_path}/at-0005.db")
+    upgrade(engine, "0005")
+    assert tables_in(schema_diffs(engine)) & OURS == OURS
+    upgrade(engine, "0006")
+    assert tables_in(schema_diffs(engine)) & OURS == set()
+    engine.dispose()

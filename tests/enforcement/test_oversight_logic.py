@@ -8,8 +8,11 @@ import io
 import json
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from trafficgov.enforcement import oversight as ov
 from trafficgov.enforcement.calendar import parse_calendar
+from trafficgov.errors import FieldError
 
 BJ = timezone(timedelta(hours=8))
 USCC = "91350100M000100Y43"
@@ -80,9 +83,12 @@ def test_disclosure_rows_only_company_penalties_due_in_seven_working_days():
     assert "货车超载" in first.cause and "经十路" in first.cause and first.legal_basis == "道路交通安全法第九十二条"
     assert rows[1].penalty_category == "警告" and rows[1].result == "警告，记3分（由实际驾驶人承担）"
     table = list(csv.reader(io.StringIO(ov.disclosure_csv(rows))))
-    assert table[0][0] == "行政处罚决定书文号" and len(table) == 3 and table[1][-1] == "否"
+    assert table[0][0] == "行政处罚决定书文号" and len(table) == 3 and table[1][10] == "否"
+    # the public contract's columns keep their order; published_at and status are added at the end
+    assert table[0][-2:] == ["公示时间", "公示状态"] and table[1][-2:] == ["", "待公示"]
     plain = json.loads(ov.disclosure_json(rows))
-    assert set(plain[0]) == set(ov.DISCLOSURE_FIELDS) and plain[0]["due_date"] == "2026-10-15"
+    assert set(ov.DISCLOSURE_FIELDS) <= set(plain[0]) and plain[0]["due_date"] == "2026-10-15"
+    assert plain[0]["status"] == "due" and plain[0]["published_at"] is None
 
 
 def test_disclosure_outside_the_calendar_has_no_due_day():
@@ -156,3 +162,75 @@ def test_addition_is_judged_against_accidents_after_leniency_on_the_list():
     assert stats["no_seatbelt"].accident_rate_lenient == 0.1
     assert stats["phone_use"].recommendation == "add" and "10.0%" in stats["phone_use"].reason_zh
     assert stats["red_light"].recommendation == "none"
+
+
+def published(on: date | None, at_hour: int = 10, decided: date = date(2026, 9, 30)) -> ov.CompanyDecision:
+    base = company("D1", decided=decided)
+    if on is None:
+        return base
+    return ov.CompanyDecision(**{**base.__dict__, "case_id": 7, "published_on": on, "published_at": datetime(on.year, on.month, on.day, at_hour, tzinfo=BJ), "channel": "credit_china_shandong"})
+
+
+# decided 30 Sep 2026, due 15 Oct (7 working days, 调休 included): (published on, judged on) -> (status, overdue)
+STATUS_CASES = [
+    (None, date(2026, 10, 15), "due", False),  # the due day itself: still in time
+    (None, date(2026, 10, 16), "overdue", True),  # not published by the due day
+    (date(2026, 10, 15), date(2026, 10, 20), "published_on_time", False),
+    (date(2026, 9, 30), date(2026, 9, 30), "published_on_time", False),  # the decision day itself
+    (date(2026, 10, 16), date(2026, 10, 20), "published_late", True),
+    (date(2026, 10, 20), date(2026, 10, 16), "overdue", True),  # a past day's view ignores the later record
+    (date(2026, 10, 12), date(2026, 10, 9), "due", False),
+]
+
+
+def test_disclosure_status_on_both_sides_of_the_due_day():
+    for on, as_of, status, overdue in STATUS_CASES:
+        [row] = ov.disclosure_rows([published(on)], as_of, CALENDAR)
+        assert (row.status, row.overdue) == (status, overdue), (on, as_of)
+        assert row.due_date == date(2026, 10, 15)
+        assert (row.published_at is not None) == status.startswith("published")
+        assert row.publishable == (status in ("due", "overdue"))
+    [late] = ov.disclosure_rows([published(date(2026, 10, 16))], date(2026, 10, 20), CALENDAR)
+    plain = json.loads(ov.disclosure_json([late]))[0]
+    assert plain["published_at"] == "2026-10-16T10:00:00+08:00" and plain["status_zh"] == "逾期公示" and plain["channel_zh"] == "信用中国（山东）"
+    row = list(csv.reader(io.StringIO(ov.disclosure_csv([late]))))[1]
+    assert row[10:] == ["是", "2026-10-16T10:00:00+08:00", "逾期公示"]
+    assert list(csv.reader(io.StringIO(ov.disclosure_csv([late], chinese_headers=False))))[1][-1] == "published_late"
+
+
+def test_publication_outside_the_calendar_is_published_without_a_judgement():
+    [row] = ov.disclosure_rows([published(date(2032, 1, 5), decided=date(2031, 12, 30))], date(2032, 6, 1), CALENDAR)
+    assert (row.due_date, row.status, row.overdue) == (None, "published", False)
+
+
+def test_publication_needs_a_known_channel_and_a_time_that_has_come():
+    now = datetime(2026, 10, 16, 12, tzinfo=BJ)
+    ov.check_publication("bureau_website", now, now)
+    for channel, at, name in (("weibo", now, "channel"), ("credit_china", now + timedelta(minutes=1), "published_at"), ("credit_china", datetime(2026, 10, 16), "published_at"), ("credit_china", datetime(1, 1, 1, tzinfo=BJ), "published_at")):
+        with pytest.raises(FieldError) as caught:
+            ov.check_publication(channel, at, now)
+        assert caught.value.field == name
+    with pytest.raises(FieldError, match="published before"):
+        ov.check_published_after_decision("D1", date(2026, 9, 30), date(2026, 9, 29))
+
+
+def test_consistency_json_carries_chinese_labels_beside_the_codes():
+    licence = ov.IssuedDecision(
+        case_id=5, decision_number="N5", behaviour="drink_driving", facts=("drink_driving", ("x",)), outcome="fine_and_licence", fine_yuan=1500, points=12,
+        licence_action="suspend", licence_months=6, officer="a", unit="U1", issued_at=datetime(2026, 6, 1, 9, tzinfo=BJ),
+    )
+    other = ov.IssuedDecision(**{**licence.__dict__, "case_id": 6, "fine_yuan": 1000, "issued_at": datetime(2026, 6, 2, 9, tzinfo=BJ)})
+    third = ov.IssuedDecision(**{**licence.__dict__, "case_id": 7, "issued_at": datetime(2026, 6, 3, 9, tzinfo=BJ)})
+    report = ov.consistency_audit([licence, other, third])
+    report.behaviour_labels["drink_driving"] = "饮酒后驾驶机动车"
+    body = report.as_dict()
+    [pair] = body["pairs"]
+    assert pair["behaviour"] == "drink_driving" and pair["behaviour_zh"] == "饮酒后驾驶机动车"
+    usual = pair["usual"]
+    assert (usual["outcome"], usual["outcome_zh"]) == ("fine_and_licence", "罚款并处暂扣或吊销驾驶证")
+    assert (usual["licence_action"], usual["licence_action_zh"]) == ("suspend", "暂扣机动车驾驶证")
+    assert usual["penalty_zh"] == "罚款1500元，记12分，暂扣机动车驾驶证6个月" and pair["other"]["penalty_zh"].startswith("罚款1000元")
+    assert ov.outcome_zh("no_penalty") == "不予处罚" and ov.outcome_zh("warning") == "警告" and ov.outcome_zh("referral").startswith("移送")
+    assert ov.licence_action_zh("revoke") == "吊销机动车驾驶证" and ov.licence_action_zh("none") == "不涉及驾驶证"
+    warned = ov.IssuedDecision(**{**licence.__dict__, "outcome": "warning", "fine_yuan": None, "points": 0, "licence_action": "none"})
+    assert ov.penalty_zh(warned) == "警告"

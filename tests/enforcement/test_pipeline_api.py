@@ -20,11 +20,17 @@ SHA = "a" * 64
 
 
 @pytest.fixture
-def cameras(loaded, demo_dir: Path, admin_actor) -> dict[str, str]:
-    """The demo city's cameras and the data file's mobile devices as devices; one good and one lapsed camera."""
+def cameras(loaded, demo_dir: Path, admin_actor, accounts) -> dict[str, str]:
+    """The demo city's cameras and the data file's mobile devices as devices; one good camera in the demo
+    officer's brigade (lists are kept to the unit's jurisdiction) and one lapsed camera."""
     assert service.load_demo_devices(loaded, admin_actor, demo_dir / "cameras.csv") > 4
     rows = list(csv.DictReader((demo_dir / "cameras.csv").open(encoding="utf-8")))
-    good = next(r for r in rows if r["kind"] != "video_patrol" and r["certified_until"] >= "2026-07-01" and r["location_published_at"] and r["location_published_at"] < "2026-06-01")
+    units = {r["code"]: r["jurisdiction"].split() for r in csv.DictReader((demo_dir / "organisations.csv").open(encoding="utf-8"))}
+    districts = units[accounts["officer"]["org_code"]]
+    good = next(
+        r for r in rows
+        if r["kind"] != "video_patrol" and r["certified_until"] >= "2026-07-01" and r["location_published_at"] and r["location_published_at"] < "2026-06-01" and r["district"] in districts
+    )
     lapsed = next(r for r in rows if r["certified_until"] < DAY)
     return {"good": good["camera_id"], "good_region": good["district"], "lapsed": lapsed["camera_id"]}
 

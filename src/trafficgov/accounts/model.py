@@ -66,3 +66,18 @@ ORG_KIND_LABELS_ZH = {
     "city_management": "城市管理部门",
 }
 BUREAU_ORG_KINDS = frozenset({"detachment", "brigade", "squadron", "vehicle_admin", "county_office", "command_centre"})
+
+
+def region_cover(codes: frozenset[str] | set[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """行政区划覆盖 — split division codes (GB/T 2260: 2 digits province, 2 city, 2 county) into county codes
+    matched exactly and the prefixes a province (xx0000) or city (xxxx00) code covers."""
+    exact: set[str] = set()
+    prefixes: set[str] = set()
+    for code in codes:
+        if len(code) == 6 and code.endswith("0000"):
+            prefixes.add(code[:2])
+        elif len(code) == 6 and code.endswith("00"):
+            prefixes.add(code[:4])
+        else:
+            exact.add(code)
+    return frozenset(exact), tuple(sorted(prefixes))

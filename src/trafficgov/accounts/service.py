@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from trafficgov.accounts.model import ORG_KIND_LABELS_ZH, Actor, Role
 from trafficgov.accounts.passwords import hash_password, verify_password
@@ -115,3 +116,26 @@ def cli_actor(db: Database, username: str) -> Actor:
         session.add(user)
         session.flush()
         return actor_of(user)
+
+
+def jurisdiction_of(session: Session, org_code: str | None) -> frozenset[str] | None:
+    """辖区 — the division codes a unit answers for: its own jurisdiction, else the union of its sub-units'.
+    None means unrestricted (an account without a unit, or a unit without any jurisdiction on record)."""
+    if not org_code:
+        return None
+    rows = {code: (parent, jurisdiction) for code, parent, jurisdiction in session.execute(select(OrganisationRow.code, OrganisationRow.parent_code, OrganisationRow.jurisdiction))}
+    if org_code not in rows:
+        return None
+    own = (rows[org_code][1] or "").split()
+    if own:
+        return frozenset(own)
+    children: dict[str | None, list[str]] = {}
+    for code, (parent, _) in rows.items():
+        children.setdefault(parent, []).append(code)
+    found: set[str] = set()
+    stack = list(children.get(org_code, ()))
+    while stack:
+        code = stack.pop()
+        found.update((rows[code][1] or "").split())
+        stack.extend(children.get(code, ()))
+    return frozenset(found) or None

@@ -52,3 +52,13 @@ def record_decision(
         )
     )
     return True
+
+
+def set_driver(session: Session, violation_id: str, driver_id: str, at: datetime) -> bool:
+    """实际驾驶人 — name the driver of a stored violation once they are known (a company vehicle's case).
+    -> whether a row was changed."""
+    table = CreditViolationRow.__table__
+    result = session.execute(
+        table.update().where(table.c.violation_id == violation_id, table.c.driver_id.is_(None)).values(driver_id=driver_id, updated_at=at)
+    )
+    return bool(result.rowcount)

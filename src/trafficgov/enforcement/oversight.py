@@ -1,5 +1,6 @@
 """执法监督 — pure logic over plain records: the consistency audit (同案不同罚), the 双公示 export of
-penalty decisions against companies, and the periodic evaluation of leniency lists (定期评估).
+penalty decisions against companies with their publication record, the periodic evaluation of leniency
+lists (定期评估) and the new dated list version a legal reviewer builds from it.
 
 No database, no web: `oversight_service` reads the store into these records; tests build them by hand.
 """
@@ -9,18 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import yaml
+
 from trafficgov.enforcement.calendar import CalendarNotCovered, HolidayCalendar, add_working_days
 from trafficgov.errors import FieldError
 from trafficgov.registry.identifiers import validate_uscc
 
-OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处驾驶证处罚", "referral": "移送追究刑事责任"}
+OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处暂扣或吊销驾驶证", "referral": "移送追究刑事责任"}
 LICENCE_ZH = {"suspend": "暂扣机动车驾驶证", "revoke": "吊销机动车驾驶证"}
+LICENCE_ACTION_ZH = {"none": "不涉及驾驶证", **LICENCE_ZH}
 PENALTIES = ("warning", "fine", "fine_and_licence")  # 不予处罚 and referral are not administrative penalties
 DISCLOSURE_WORKING_DAYS = 7  # facts.md §6: online within 7 working days of the decision
 
@@ -101,16 +106,26 @@ class ConsistencyReport:
     by_officer: list[Rate] = field(default_factory=list)
     by_unit: list[Rate] = field(default_factory=list)
     pairs: list[DivergentPair] = field(default_factory=list)
+    behaviour_labels: dict[str, str] = field(default_factory=dict)  # code -> 违法行为名称 (the rulebook's catalogue)
 
     @property
     def rate(self) -> float:
         return round(self.divergent / self.decisions, 4) if self.decisions else 0.0
 
+    def behaviour_zh(self, code: str) -> str:
+        return self.behaviour_labels.get(code, code)
+
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON; every code keeps its field and gains a `*_zh` label beside it."""
+
         def dec(d: IssuedDecision) -> dict[str, Any]:
             out = asdict(d)
             out["facts"] = list(d.facts)
             out["issued_at"] = d.issued_at.isoformat() if d.issued_at else None
+            out["behaviour_zh"] = self.behaviour_zh(d.behaviour)
+            out["outcome_zh"] = outcome_zh(d.outcome)
+            out["licence_action_zh"] = licence_action_zh(d.licence_action)
+            out["penalty_zh"] = penalty_zh(d)
             return out
 
         return {
@@ -121,8 +136,30 @@ class ConsistencyReport:
             "rate": self.rate,
             "by_officer": [{"officer": r.key, "decisions": r.decisions, "divergent": r.divergent, "rate": r.rate} for r in self.by_officer],
             "by_unit": [{"unit": r.key, "decisions": r.decisions, "divergent": r.divergent, "rate": r.rate} for r in self.by_unit],
-            "pairs": [{"behaviour": p.behaviour, "usual": dec(p.usual), "other": dec(p.other)} for p in self.pairs],
+            "pairs": [{"behaviour": p.behaviour, "behaviour_zh": self.behaviour_zh(p.behaviour), "usual": dec(p.usual), "other": dec(p.other)} for p in self.pairs],
         }
+
+
+def outcome_zh(code: str | None) -> str:
+    return OUTCOME_ZH.get(code or "", code or "—")
+
+
+def licence_action_zh(code: str | None) -> str:
+    return LICENCE_ACTION_ZH.get(code or "none", code or "—")
+
+
+def penalty_zh(d: IssuedDecision) -> str:
+    """The penalty in words: 罚款200元，记6分，暂扣机动车驾驶证3个月."""
+    parts = [outcome_zh(d.outcome)] if d.outcome not in ("fine", "fine_and_licence") or not d.fine_yuan else []
+    if d.fine_yuan:
+        parts.append(f"罚款{d.fine_yuan}元")
+    if d.points:
+        parts.append(f"记{d.points}分")
+    if d.licence_action == "suspend":
+        parts.append(f"暂扣机动车驾驶证{d.licence_months}个月" if d.licence_months else LICENCE_ZH["suspend"])
+    elif d.licence_action == "revoke":
+        parts.append(LICENCE_ZH["revoke"])
+    return "，".join(parts)
 
 
 def consistency_audit(decisions: Iterable[IssuedDecision], *, max_pairs: int = 500) -> ConsistencyReport:
@@ -183,17 +220,36 @@ class CompanyDecision:
     legal_basis: Sequence[str]
     authority: str
     place: str = ""
+    case_id: int = 0
+    published_at: datetime | None = None  # when it went online (Beijing time), if recorded
+    published_on: date | None = None  # that day, as the due day is counted
+    channel: str | None = None
 
 
+# The export's columns are a public contract: new columns are only ever added at the end.
 DISCLOSURE_FIELDS = (
     "decision_number", "penalty_name", "penalty_category", "cause", "legal_basis", "counterparty_code",
-    "result", "authority", "decision_date", "due_date", "overdue",
+    "result", "authority", "decision_date", "due_date", "overdue", "published_at", "status",
 )
 DISCLOSURE_HEADERS_ZH = {
     "decision_number": "行政处罚决定书文号", "penalty_name": "处罚名称", "penalty_category": "处罚类别",
     "cause": "处罚事由", "legal_basis": "处罚依据", "counterparty_code": "行政相对人代码（统一社会信用代码）",
     "result": "处罚结果", "authority": "处罚机关", "decision_date": "处罚决定日期", "due_date": "公示期限",
-    "overdue": "是否超期",
+    "overdue": "是否超期", "published_at": "公示时间", "status": "公示状态",
+}
+# 公示状态 — published by the due day, published after it, not yet published and still in time, not
+# published and past the due day; `published` where the holiday calendar cannot give the due day.
+DISCLOSURE_STATUS_ZH = {
+    "published_on_time": "已按期公示", "published_late": "逾期公示", "published": "已公示",
+    "due": "待公示", "overdue": "超期未公示",
+}
+UNPUBLISHED = ("due", "overdue")
+# 公示渠道 — where a decision goes online (facts.md §6: collected to 信用中国).
+DISCLOSURE_CHANNELS_ZH = {
+    "credit_china_shandong": "信用中国（山东）",
+    "credit_china": "信用中国",
+    "bureau_website": "本局门户网站",
+    "government_portal": "本级人民政府门户网站",
 }
 
 
@@ -209,7 +265,28 @@ class DisclosureRow:
     authority: str
     decision_date: date
     due_date: date | None  # None: the holiday calendar does not cover the period
-    overdue: bool
+    overdue: bool  # not published by the due day (published late, or still unpublished after it)
+    published_at: datetime | None = None
+    status: str = "due"
+    case_id: int = 0
+    channel: str | None = None
+
+    @property
+    def status_zh(self) -> str:
+        return DISCLOSURE_STATUS_ZH.get(self.status, self.status)
+
+    @property
+    def publishable(self) -> bool:
+        return self.status in UNPUBLISHED
+
+
+def disclosure_status(due: date | None, published_on: date | None, as_of: date) -> str:
+    """公示状态 on `as_of`: a publication recorded after `as_of` does not count yet (a past day's view)."""
+    if published_on is not None and published_on <= as_of:
+        if due is None:
+            return "published"
+        return "published_on_time" if published_on <= due else "published_late"
+    return "overdue" if due is not None and as_of > due else "due"
 
 
 def is_uscc(value: str | None) -> bool:
@@ -250,7 +327,8 @@ def _result(d: CompanyDecision) -> str:
 
 def disclosure_rows(decisions: Iterable[CompanyDecision], as_of: date, calendar: HolidayCalendar) -> list[DisclosureRow]:
     """双公示 — the penalty decisions against companies (counterparty a valid USCC, outcome a penalty),
-    each due online within 7 working days of the decision day; overdue once `as_of` is past the due day."""
+    each due online within 7 working days of the decision day; overdue when it was not published by the
+    due day (published late, or still unpublished once `as_of` is past the due day)."""
     rows = []
     for d in decisions:
         if d.outcome not in PENALTIES or not is_uscc(d.counterparty):
@@ -260,6 +338,7 @@ def disclosure_rows(decisions: Iterable[CompanyDecision], as_of: date, calendar:
         except CalendarNotCovered:
             due = None
         place = f"在{d.place}" if d.place else ""
+        status = disclosure_status(due, d.published_on, as_of)
         rows.append(
             DisclosureRow(
                 decision_number=d.decision_number,
@@ -272,22 +351,29 @@ def disclosure_rows(decisions: Iterable[CompanyDecision], as_of: date, calendar:
                 authority=d.authority,
                 decision_date=d.decided_on,
                 due_date=due,
-                overdue=due is not None and as_of > due,
+                overdue=status in ("overdue", "published_late"),
+                published_at=d.published_at if status not in UNPUBLISHED else None,
+                status=status,
+                case_id=d.case_id,
+                channel=d.channel if status not in UNPUBLISHED else None,
             )
         )
     rows.sort(key=lambda r: (r.decision_date, r.decision_number))
     return rows
 
 
-def _plain(row: DisclosureRow) -> dict[str, Any]:
+def disclosure_plain(row: DisclosureRow) -> dict[str, Any]:
     out = asdict(row)
     out["decision_date"] = row.decision_date.isoformat()
     out["due_date"] = row.due_date.isoformat() if row.due_date else None
+    out["published_at"] = row.published_at.isoformat() if row.published_at else None
+    out["status_zh"] = row.status_zh
+    out["channel_zh"] = DISCLOSURE_CHANNELS_ZH.get(row.channel, row.channel) if row.channel else None
     return out
 
 
 def disclosure_json(rows: Sequence[DisclosureRow]) -> str:
-    return json.dumps([_plain(r) for r in rows], ensure_ascii=False, indent=2)
+    return json.dumps([disclosure_plain(r) for r in rows], ensure_ascii=False, indent=2)
 
 
 def disclosure_csv(rows: Sequence[DisclosureRow], *, chinese_headers: bool = True) -> str:
@@ -295,10 +381,28 @@ def disclosure_csv(rows: Sequence[DisclosureRow], *, chinese_headers: bool = Tru
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([DISCLOSURE_HEADERS_ZH[f] if chinese_headers else f for f in DISCLOSURE_FIELDS])
     for row in rows:
-        plain = _plain(row)
+        plain = disclosure_plain(row)
         plain["overdue"] = "是" if row.overdue else "否"
+        plain["status"] = row.status_zh if chinese_headers else row.status
         writer.writerow(["" if plain[f] is None else plain[f] for f in DISCLOSURE_FIELDS])
     return buffer.getvalue()
+
+
+def check_publication(channel: str, published_at: datetime, now: datetime) -> None:
+    """A publication record must name a known channel and a time that has already come."""
+    if channel not in DISCLOSURE_CHANNELS_ZH:
+        raise FieldError("channel", f"公示渠道须为：{'、'.join(DISCLOSURE_CHANNELS_ZH.values())}", f"channel must be one of {sorted(DISCLOSURE_CHANNELS_ZH)}")
+    if published_at.tzinfo is None:
+        raise FieldError("published_at", "公示时间须带时区", "published_at needs a UTC offset")
+    if not 2000 <= published_at.year <= 2100:
+        raise FieldError("published_at", "公示时间须在2000年至2100年之间", "published_at must lie between 2000 and 2100")
+    if published_at > now:
+        raise FieldError("published_at", "公示时间不能晚于当前时间", "published_at lies in the future")
+
+
+def check_published_after_decision(decision_number: str, decided_on: date, published_on: date) -> None:
+    if published_on < decided_on:
+        raise FieldError("published_at", f"{decision_number}的公示时间早于处罚决定日期", f"{decision_number}: published before the decision day")
 
 
 # ---------------------------------------------------------------- leniency evaluation (定期评估)
@@ -416,10 +520,14 @@ class LeniencyReport:
     accidents: int
     violations: int
     behaviours: list[BehaviourStats]
+    rule_id: str | None = None  # the list version in force (the base of a new version)
+    region: str | None = None  # the layer the list belongs to
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "list_id": self.list_id,
+            "rule_id": self.rule_id,
+            "region": self.region,
             "outcome": self.outcome,
             "window_days": self.window_days,
             "period_from": self.period_from.isoformat() if self.period_from else None,
@@ -544,3 +652,164 @@ def _recommend(s: BehaviourStats, excluded: set[str], t: Thresholds, add_limit: 
         )
     else:
         s.recommendation, s.reason_zh = "none", ""
+
+
+# ---------------------------------------------------------------- new dated list version (清单新版本)
+
+_VERSION_SUFFIX = re.compile(r"\.v\d{4}-\d{2}-\d{2}$")
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class LeniencyVersion:
+    """清单新版本（草案）— the region file with the list in force closed the day before `effective_from`
+    and a copy of it, with the items changed, in force from that day. Not loaded by the engine: it takes
+    effect once published (公布, APL Art. 34) and shipped in the rule data."""
+
+    region: str | None
+    list_id: str
+    base_rule_id: str
+    new_rule_id: str
+    effective_from: date
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    reason: str
+    yaml_text: str
+
+
+def new_rule_id(base_rule_id: str, effective_from: date) -> str:
+    """jn.first_warning.demo -> jn.first_warning.demo.v2027-01-01 (an earlier version suffix is replaced)."""
+    return f"{_VERSION_SUFFIX.sub('', base_rule_id)}.v{effective_from.isoformat()}"
+
+
+def _codes(values: Iterable[str], name: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        code = str(value).strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", code):
+            raise FieldError(name, f"违法行为代码“{code}”格式不正确", f"{name}: {code!r} is not a behaviour code")
+        if code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def build_leniency_version(
+    file_text: str,
+    *,
+    base_rule_id: str,
+    effective_from: date,
+    add: Iterable[str],
+    remove: Iterable[str],
+    reason: str,
+    today: date,
+    measured: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    accepted_by: str = "",
+) -> LeniencyVersion:
+    """Build the new version of a leniency list in the text of its region file.
+
+    Refused (FieldError naming the field): an effective day in the past or not after the base version's
+    start, no change, a behaviour both added and removed, adding one already listed or excluded by the
+    list's conditions or one measured in bands (speeding, overload …: its band must be written by hand),
+    removing one not listed, no reason. Everything else the loader checks (unknown behaviour, an empty
+    list, overlapping dates) is checked by loading the result, as on startup."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", "请填写调整理由（评估结论）", "reason is required")
+    if len(reason) > MAX_REASON:
+        raise FieldError("reason", f"调整理由不超过{MAX_REASON}字", f"reason longer than {MAX_REASON} characters")
+    if effective_from < today:
+        raise FieldError("effective_from", "新版本生效日期不能早于今天（清单须先公布后施行）", "effective_from lies in the past")
+    added, removed = _codes(add, "add"), _codes(remove, "remove")
+    if not added and not removed:
+        raise FieldError("add", "请至少选择一项纳入或移出的违法行为", "nothing added or removed")
+    if both := sorted(set(added) & set(removed)):
+        raise FieldError("add", f"同一违法行为不能既纳入又移出：{'、'.join(both)}", f"added and removed: {both}")
+    try:
+        doc = yaml.safe_load(file_text)
+    except yaml.YAMLError as exc:
+        raise FieldError("base_rule_id", "清单所在规则文件无法解析", f"region file is not YAML: {exc}") from exc
+    rows = doc.get("leniency") if isinstance(doc, dict) else None
+    index = next((i for i, r in enumerate(rows or []) if isinstance(r, dict) and r.get("rule_id") == base_rule_id), None)
+    if index is None:
+        raise FieldError("base_rule_id", f"规则文件中没有清单版本{base_rule_id}", f"no leniency row {base_rule_id} in the file")
+    base = rows[index]
+    base_from = _as_date(base.get("effective_from"))
+    base_to = _as_date(base.get("effective_to")) if base.get("effective_to") is not None else None
+    if effective_from <= base_from:
+        raise FieldError("effective_from", f"新版本生效日期须晚于现行版本的施行日期（{base_from.isoformat()}）", "effective_from must follow the base version's start")
+    if base_to is not None and effective_from > base_to:
+        raise FieldError("effective_from", f"现行版本于{base_to.isoformat()}失效，新版本生效日期须在此之前", "the base version ends before effective_from")
+    listed = [str(item.get("behaviour")) for item in base.get("items") or []]
+    conditions = base.get("conditions") or {}
+    excluded = set(conditions.get("excluded_behaviours") or [])
+    measured_set = set(measured)
+    for code in added:
+        if code in listed:
+            raise FieldError("add", f"{code}已在清单中", f"{code} is already listed")
+        if code in excluded:
+            raise FieldError("add", f"{code}为清单明确排除的违法行为，须先修改适用条件", f"{code} is excluded by the list's conditions")
+        if code in measured_set:
+            raise FieldError("add", f"{code}须按测量值区间列入（如超速不足百分之十），请在规则文件中写明区间", f"{code} is measured: write its band in the rule file")
+    for code in removed:
+        if code not in listed:
+            raise FieldError("remove", f"{code}不在清单中", f"{code} is not listed")
+    new_id = new_rule_id(base_rule_id, effective_from)
+    items = [item for item in base.get("items") or [] if item.get("behaviour") not in removed] + [{"behaviour": code} for code in added]
+    named = lambda codes: "、".join(f"{(labels or {}).get(c, c)}（{c}）" for c in codes)  # noqa: E731
+    changes = "；".join(part for part in (f"纳入{named(added)}" if added else "", f"移出{named(removed)}" if removed else "") if part)
+    new = _dated({**base, "rule_id": new_id, "items": items, "note": f"定期评估调整（{changes}）：{reason}"}, effective_from, base_to)
+    rows[index] = _dated(base, base_from, effective_from - timedelta(days=1))
+    rows.insert(index + 1, new)
+    header = _leading_comments(file_text)
+    header.append(f"# {new_id}: 定期评估形成的新版本草案（{changes}），{accepted_by or '法制审核人员'}接受；公布并随规则数据发布后施行。")
+    text = "\n".join(header) + "\n" + yaml.dump(doc, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
+    return LeniencyVersion(
+        region=str(doc.get("region")) if doc.get("region") is not None else None,
+        list_id=str(base.get("list_id")),
+        base_rule_id=base_rule_id,
+        new_rule_id=new_id,
+        effective_from=effective_from,
+        added=added,
+        removed=removed,
+        reason=reason,
+        yaml_text=text,
+    )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a shared value out twice rather than as an anchor and alias: a rule file is read by people."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _dated(row: Mapping[str, Any], start: date, end: date | None) -> dict[str, Any]:
+    """The row with its dates set, written right after its ids as in the shipped files."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in ("effective_from", "effective_to"):
+            continue
+        out[key] = value
+        if key == "list_id":
+            out["effective_from"] = start
+            if end is not None:
+                out["effective_to"] = end
+    if "effective_from" not in out:
+        out["effective_from"] = start
+        if end is not None:
+            out["effective_to"] = end
+    return out
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _leading_comments(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        out.append(line)
+    return out

@@ -6,12 +6,20 @@ payment with the late surcharge (加处罚款), as pure functions over dated dat
   62): facts, grounds, the intended penalty and the right to state one's case, answered by the officer.
 - APL Art. 63: a hearing is offered for a large fine (the region's threshold, 以上 inclusive) and for
   revoking a licence; APL Art. 64: asked for within 5 (working) days of the notice.
+- APL Art. 64: the hearing is notified at least 7 (working) days before it is held, presided over by
+  someone who did not investigate the case, in public unless a secret or privacy is at stake; APL Art.
+  65: the decision is made on the minutes.
 - APL Art. 67: the fine is paid within 15 days of receiving the decision; APL Art. 72: every day late
   adds 3% of the fine, the surcharge never more than the fine.
+- ProcReg Art. 54: a vehicle with five or more records not handled within 30 days -> a notice by app,
+  SMS or mail; 30 days later without handling -> a public notice of 7 (working, ProcReg Art. 81) days,
+  after which the decision may be made. ProcReg Arts. 55-56: a decision that cannot be served by mail
+  or electronically is served by a public notice of 60 days; its end is the day of service.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -54,6 +62,12 @@ class ProcedureVersion(_Strict):
     pay_days: int = Field(ge=1, le=365)
     surcharge_per_day_pct: int = Field(ge=0, le=100)
     objection_review_days: Period
+    hearing_notice_days: Period
+    repeat_min_records: int = Field(ge=1, le=100)
+    repeat_unhandled_days: Period
+    repeat_notice_wait_days: Period
+    repeat_public_notice_days: Period
+    service_public_notice_days: Period
     legal_basis: dict[str, list[str]]
 
     def in_force(self, day: date) -> bool:
@@ -206,3 +220,134 @@ def late_surcharge(fine_yuan: int | Decimal, due: date, on: date, *, per_day_pct
     capped = raw > fine
     surcharge = min(raw, fine).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return Payment(fine, due, on, days, surcharge, capped, (fine + surcharge).quantize(Decimal("0.01")))
+
+
+PaymentStatus = Literal["none", "not_served", "unpaid", "overdue", "paid"]
+
+
+def payment_status(*, fine_yuan: int | Decimal | None, served_on: date | None, pay_by_day: date | None, paid: bool, on: date) -> PaymentStatus:
+    """缴款状态 — paid, unpaid (within the 15 days or not yet served), overdue (after the last day to pay)."""
+    if not fine_yuan:
+        return "none"
+    if paid:
+        return "paid"
+    if served_on is None or pay_by_day is None or on < served_on:
+        return "not_served"
+    return "overdue" if on > pay_by_day else "unpaid"
+
+
+def amount_shortfall(amount: Decimal, due: Payment) -> Decimal:
+    """How much an amount falls short of the fine plus the surcharge owed that day (0 when it covers it)."""
+    return max(Decimal("0.00"), (due.total_yuan - amount).quantize(Decimal("0.01")))
+
+
+# ---------------------------------------------------------------- hearing (听证)
+
+
+SECRECY_REASONS_ZH = {"state_secret": "涉及国家秘密", "trade_secret": "涉及商业秘密", "privacy": "涉及个人隐私"}
+
+
+def hearing_earliest_day(notified_on: date, version: ProcedureVersion, calendar: HolidayCalendar | None = None) -> date:
+    """The first day a hearing may be held: notified at least 7 days before (APL Art. 64 (二)), working
+    days (APL Art. 85), the notice day not counted — the 7th working day after the notice is the earliest."""
+    period = version.hearing_notice_days
+    return add_days(notified_on, period.days, working=period.working, calendar=calendar or default_calendar())
+
+
+def presiding_conflict(presiding: str, investigators: Iterable[str | None]) -> bool:
+    """Whether the presiding officer investigated the case (APL Art. 64 (四): 非本案调查人员主持)."""
+    wanted = presiding.strip().casefold()
+    return any(i is not None and i.strip().casefold() == wanted for i in investigators)
+
+
+# ---------------------------------------------------------------- ProcReg Art. 54: five or more unhandled records
+
+
+UNHANDLED_STATUSES = ("proposed", "manual", "pending_approval")
+
+
+@dataclass(frozen=True)
+class UnhandledRecord:
+    """A violation record of a vehicle awaiting its decision; `since` is the day the 30 days count from
+    (the day the party was notified, else the day the record was entered)."""
+
+    case_id: int
+    plate_number: str
+    plate_type: str
+    status: str
+    since: date
+
+
+@dataclass(frozen=True)
+class RepeatVehicle:
+    plate_number: str
+    plate_type: str
+    case_ids: tuple[int, ...]
+    oldest_since: date
+    overdue_since: date
+
+
+def unhandled_deadline(since: date, version: ProcedureVersion) -> date:
+    """The last day of the 30 days to accept handling (ProcReg Art. 53; calendar days: Art. 81 lists only up to 十五日)."""
+    period = version.repeat_unhandled_days
+    return add_days(since, period.days, working=period.working, calendar=default_calendar())
+
+
+def repeat_vehicles(records: Iterable[UnhandledRecord], as_of: date, version: ProcedureVersion) -> list[RepeatVehicle]:
+    """ProcReg Art. 54 — vehicles with five or more (五起以上: inclusive, Art. 81) unhandled records whose
+    oldest record has not been handled within 30 days (the 30 days over on `as_of`). Grouped by plate
+    number and plate type; issued or closed cases do not count."""
+    groups: dict[tuple[str, str], list[UnhandledRecord]] = {}
+    for r in records:
+        if r.status in UNHANDLED_STATUSES:
+            groups.setdefault((r.plate_number, r.plate_type), []).append(r)
+    found = []
+    for (number, kind), rows in sorted(groups.items()):
+        if len(rows) < version.repeat_min_records:
+            continue
+        oldest = min(r.since for r in rows)
+        deadline = unhandled_deadline(oldest, version)
+        if as_of > deadline:
+            found.append(RepeatVehicle(number, kind, tuple(sorted(r.case_id for r in rows)), oldest, deadline + timedelta(days=1)))
+    return found
+
+
+def repeat_public_notice_from(notified_on: date, version: ProcedureVersion) -> date:
+    """The first day the public notice (公告) may be published: the party did not come within 30 days
+    of the Art. 54 notice (calendar days), so the day after the 30th day."""
+    period = version.repeat_notice_wait_days
+    return add_days(notified_on, period.days, working=period.working, calendar=default_calendar()) + timedelta(days=1)
+
+
+def repeat_public_notice_end(published_on: date, version: ProcedureVersion, calendar: HolidayCalendar | None = None) -> date:
+    """The last day of the 7-day public notice (公告期为七日; ProcReg Art. 81: 七日 are working days);
+    the decision may be made from the next day."""
+    period = version.repeat_public_notice_days
+    return add_days(published_on, period.days, working=period.working, calendar=calendar or default_calendar())
+
+
+def service_by_public_notice(published_on: date, version: ProcedureVersion) -> date:
+    """公告送达 — the day a decision published under ProcReg Art. 55 counts as served: the end of the
+    60-day period (Art. 56: 公告期满，即为送达; calendar days, 六十日 is not among Art. 81's working-day periods)."""
+    period = version.service_public_notice_days
+    return add_days(published_on, period.days, working=period.working, calendar=default_calendar())
+
+
+def repeat_notice_text_zh(plate_number: str, cases: list[tuple[int, str, dict[str, Any]]], *, public: bool, until: date | None = None) -> str:
+    """Art. 54 告知/公告 text — facts, grounds and basis of each intended decision, the party's rights; no
+    name or identity number of the owner (ProcReg Art. 56: 公告内容应当避免泄漏个人隐私)."""
+    lines = [f"号牌号码{plate_number}的机动车有{len(cases)}起交通技术监控设备记录的违法行为逾期未处理："]
+    for case_id, facts, decision in cases:
+        penalty = []
+        if decision.get("outcome") == "warning":
+            penalty.append("警告")
+        if decision.get("fine_yuan"):
+            penalty.append(f"罚款{decision['fine_yuan']}元")
+        if decision.get("points"):
+            penalty.append(f"记{decision['points']}分")
+        basis = "、".join(decision.get("legal_basis") or [])
+        lines.append(f"（案件{case_id}）{facts}，依据{basis or '有关规定'}，拟作出{'、'.join(penalty) or '处理'}的决定；")
+    lines.append("当事人依法享有陈述、申辩的权利，请及时到公安机关交通管理部门或者通过互联网交通安全综合服务管理平台接受处理。")
+    if public:
+        lines.append(f"公告期为七日，至{until.isoformat() if until else ''}届满；公告期届满仍未接受处理的，将依法作出行政处罚决定（《道路交通安全违法行为处理程序规定》第五十四条）。")
+    return "".join(lines)

@@ -1,5 +1,6 @@
 """JSON API of the penalty procedure under /api/v1: prior notice, statements and hearing requests, answers,
-online objections, service of the decision and payment with the late surcharge."""
+online objections, hearings, service of the decision (also by public notice), payments with the late
+surcharge, and the ProcReg Art. 54 notices of vehicles with five or more unhandled records."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ from trafficgov.apierrors import COMMON, ErrorBody, responses
 from trafficgov.enforcement import procedure_service as ps
 from trafficgov.enforcement.procedure_service import (
     AnswerRequest,
+    HearingOutcomeRequest,
+    HearingRequest,
+    HearingView,
     NoticeRequest,
     ObjectionRequest,
+    PaymentRequest,
     PaymentView,
     ProcedureView,
+    PublishRequest,
+    RepeatVehicleView,
     ServeRequest,
+    ServiceNoticeRequest,
     SubmissionRequest,
     SubmissionView,
+    VehicleNoticeRequest,
+    VehicleNoticeView,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["enforcement 处罚程序"], responses={**COMMON, **responses(404)})
@@ -30,11 +40,15 @@ STAFF = (Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
 PARTIES = (Role.CITIZEN, Role.COMPANY)
 CaseKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SubmissionKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
+HearingKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NoticeKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# 窗口民警/辅警 record payments and notices with the officers; legal reviewers and supervisors read
+ACTORS = (Role.OFFICER, Role.CLERK)
+READERS = (Role.OFFICER, Role.CLERK, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
 
 
 def db(request: Request):
     return request.app.state.db
-
 
 
 @router.get("/cases/{case_id}/procedure", response_model=ProcedureView, summary="处罚程序：告知、陈述申辩、听证、缴款")
@@ -80,3 +94,53 @@ def served(case_id: CaseKey, body: ServeRequest, request: Request, actor: Actor 
 @router.get("/cases/{case_id}/payment", response_model=PaymentView, summary="应缴罚款及加处罚款")
 def payment(case_id: CaseKey, request: Request, on: Annotated[date | None, Query(description="缴款日期; defaults to today")] = None, actor: Actor = Depends(require(*STAFF, *PARTIES))) -> PaymentView:
     return ps.payment(db(request), actor, case_id, on)
+
+
+@router.post("/submissions/{submission_id}/hearing", response_model=HearingView, summary="安排听证（七日前通知，非本案调查人员主持）", responses=CONFLICT)
+def schedule_hearing(submission_id: SubmissionKey, body: HearingRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> HearingView:
+    return ps.schedule_hearing(db(request), actor, submission_id, body)
+
+
+@router.post("/hearings/{hearing_id}/outcome", response_model=HearingView, summary="登记听证结果（笔录、视为放弃或撤回）", responses=CONFLICT)
+def hearing_outcome(hearing_id: HearingKey, body: HearingOutcomeRequest, request: Request, actor: Actor = Depends(require(Role.OFFICER))) -> HearingView:
+    return ps.close_hearing(db(request), actor, hearing_id, body)
+
+
+@router.get("/hearings", response_model=list[HearingView], summary="待举行的听证")
+def hearings(request: Request, closed: Annotated[bool, Query(description="含已结束的听证")] = False, actor: Actor = Depends(require(*STAFF))) -> list[HearingView]:
+    return ps.list_hearings(db(request), actor, open_only=not closed)
+
+
+@router.post("/cases/{case_id}/payments", response_model=PaymentView, summary="登记缴款（按票据号幂等）", responses=CONFLICT)
+def record_payment(case_id: CaseKey, body: PaymentRequest, request: Request, actor: Actor = Depends(require(*ACTORS))) -> PaymentView:
+    return ps.record_payment(db(request), actor, case_id, body)
+
+
+@router.get("/payments/overdue", response_model=list[PaymentView], summary="逾期未缴罚款的决定")
+def overdue_payments(request: Request, on: Annotated[date | None, Query(description="查询日期; defaults to today")] = None, actor: Actor = Depends(require(*READERS))) -> list[PaymentView]:
+    return ps.list_overdue_payments(db(request), actor, on=on)
+
+
+@router.post("/cases/{case_id}/service-notice", response_model=ProcedureView, summary="公告送达决定书（六十日，期满即为送达）", responses=CONFLICT)
+def service_notice(case_id: CaseKey, body: ServiceNoticeRequest, request: Request, actor: Actor = Depends(require(*ACTORS))) -> ProcedureView:
+    return ps.serve_by_public_notice(db(request), actor, case_id, body)
+
+
+@router.get("/repeat-vehicles", response_model=list[RepeatVehicleView], summary="五起以上违法逾期三十日未处理的机动车（第五十四条）")
+def repeat_vehicles(request: Request, on: Annotated[date | None, Query(description="查询日期; defaults to today")] = None, actor: Actor = Depends(require(*READERS))) -> list[RepeatVehicleView]:
+    return ps.list_repeat_vehicles(db(request), actor, on=on)
+
+
+@router.get("/vehicle-notices", response_model=list[VehicleNoticeView], summary="第五十四条告知与公告")
+def vehicle_notices(request: Request, actor: Actor = Depends(require(*READERS))) -> list[VehicleNoticeView]:
+    return ps.list_vehicle_notices(db(request), actor)
+
+
+@router.post("/vehicle-notices", response_model=VehicleNoticeView, summary="登记第五十四条告知（APP、短信或邮寄）", responses=CONFLICT)
+def vehicle_notice(body: VehicleNoticeRequest, request: Request, actor: Actor = Depends(require(*ACTORS))) -> VehicleNoticeView:
+    return ps.record_vehicle_notice(db(request), actor, body)
+
+
+@router.post("/vehicle-notices/{notice_id}/publish", response_model=VehicleNoticeView, summary="发布第五十四条公告（七日）", responses=CONFLICT)
+def publish_vehicle_notice(notice_id: NoticeKey, body: PublishRequest, request: Request, actor: Actor = Depends(require(*ACTORS))) -> VehicleNoticeView:
+    return ps.publish_vehicle_notice(db(request), actor, notice_id, body)

@@ -14,27 +14,29 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trafficgov import errors
-from trafficgov.accounts.model import Actor, Role
+from trafficgov.accounts.model import Actor, Role, region_cover
+from trafficgov.accounts.service import jurisdiction_of
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import AuditEntry
 from trafficgov.credit import service as credit
 from trafficgov.enforcement import admissibility as adm
+from trafficgov.enforcement import intake
 from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
 from trafficgov.enforcement.decide import DecisionError, decide
 from trafficgov.enforcement.model import Case, Measured, PriorViolation, Road, Vehicle
 from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow, NoticeRow, SubmissionRow
 from trafficgov.errors import FieldError, Forbidden, NotFound
+from trafficgov.registry import service as registry
 from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.plates import validate_plate
-from trafficgov.registry.service import Masker
-from trafficgov.registry.store import HistoryRow, LicenceRow, PersonRow, VehicleRow
+from trafficgov.registry.store import PersonRow, VehicleRow
 from trafficgov.rules.loader import default_rulebook
 from trafficgov.store.db import Database
 
@@ -346,89 +348,72 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
     """抓拍入库 — validate each record, store the valid new ones with their admissibility; idempotent by capture_id.
 
     Invalid records are rejected one by one with the field named; the others go in, all in one transaction.
+    The records in the common, canonical shape are proven valid a column at a time (`intake.check_batch`);
+    every other record goes through the per-record model (`validate_capture`), which names the field of
+    each rejection. Both give the same stored form (`intake.Canonical`).
     """
     at = _now(now)
     summary = IngestSummary()
-    valid: list[CaptureIn] = []
-    seen: set[str] = set()
     catalogue: dict[date, Any] = {}
-    for index, raw in enumerate(records):
-        capture_id = raw.get("capture_id") if isinstance(raw, dict) and isinstance(raw.get("capture_id"), str) else None
-        try:
-            capture = validate_capture(raw, at, catalogue)
-        except FieldError as exc:
-            summary.rejected.append(Rejection(index=index, capture_id=capture_id, field=exc.field, reason_zh=exc.zh, reason_en=exc.en))
-            continue
-        if capture.capture_id in seen:
+
+    def behaviours_on(day: date) -> Any:
+        found = catalogue.get(day)
+        if found is None:
+            found = catalogue[day] = default_rulebook().at(day).behaviours
+        return found
+
+    valid: dict[str, intake.Canonical] = {}  # by capture_id, in the order received
+    for index, capture in enumerate(intake.check_batch(records, at, code_tables().plate_types, behaviours_on)):
+        if capture is None:
+            raw = records[index]
+            try:
+                capture = intake.from_model(validate_capture(raw, at, catalogue))
+            except FieldError as exc:
+                capture_id = raw.get("capture_id") if isinstance(raw, dict) and isinstance(raw.get("capture_id"), str) else None
+                summary.rejected.append(Rejection(index=index, capture_id=capture_id, field=exc.field, reason_zh=exc.zh, reason_en=exc.en))
+                continue
+        if capture.capture_id in valid:
             summary.duplicates += 1
             continue
-        seen.add(capture.capture_id)
-        valid.append(capture)
+        valid[capture.capture_id] = capture
     with db.transaction(write=True) as session:
-        existing = set()
-        ids = [c.capture_id for c in valid]
-        for start in range(0, len(ids), 500):
-            existing.update(session.scalars(select(CaptureRow.capture_id).where(CaptureRow.capture_id.in_(ids[start : start + 500]))))
-        fresh = [c for c in valid if c.capture_id not in existing]
+        existing = _existing_captures(session, list(valid))
+        fresh = [c for c in valid.values() if c.capture_id not in existing] if existing else list(valid.values())
         summary.duplicates += len(valid) - len(fresh)
         device_ids = {c.device_id for c in fresh if c.device_id}
-        devices = {r.device_id: r for r in session.scalars(select(DeviceRow).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
-        # one look-up per batch, not per record: the device as admissibility sees it, the rules version
-        # in force and the review due date per capture day
+        # the device rows as plain rows (no ORM objects): read, not changed
+        devices = {r.device_id: r for r in session.execute(select(DeviceRow.__table__).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
         as_seen = {key: _device(row) for key, row in devices.items()}
         rules = adm.pipeline_rules()
-        versions: dict[date, adm.PipelineVersion] = {}
+        # A verdict depends only on the source, the device (as it is now), the number of evidence items and
+        # the capture day (the rules version in force then): one assessment and one review due date per
+        # such key in a batch, not per capture.
+        moment_as_text = _capture_statement(session.connection().dialect)[3]
+        judged: dict[tuple, tuple] = {}
         dues: dict[date, date | None] = {}
         rows = []
         for c in fresh:
-            when = c.captured_at
-            day = local_day(when)
-            version = versions.get(day)
-            if version is None:
-                version = versions[day] = rules.at(day)
-            device = devices.get(c.device_id) if c.device_id else None
-            verdict = adm.assess(c.source, as_seen.get(c.device_id) if c.device_id else None, len(c.evidence), day, version)
-            place = c.place
-            stretch = place.stretch or (device.stretch if device is not None else None) or place.road or c.device_id or "unknown"
-            road_facts = {}
-            if place.road_type is not None:
-                road_facts["type"] = place.road_type
-            if place.road_class is not None:
-                road_facts["class"] = place.road_class
-            if place.speed_limit_kmh is not None:
-                road_facts["speed_limit_kmh"] = place.speed_limit_kmh
-            if verdict.admissible:
-                if day in dues:
-                    due = dues[day]
+            key = (c.source, c.device_id, c.day, c.evidence_count)
+            outcome = judged.get(key)
+            if outcome is None:
+                version = rules.at(c.day)
+                verdict = adm.assess(c.source, as_seen.get(c.device_id) if c.device_id else None, c.evidence_count, c.day, version)
+                if not verdict.admissible:
+                    due = None
+                elif c.day in dues:
+                    due = dues[c.day]
                 else:
-                    due = dues[day] = _due(when, version.time_limits["review"])
-            else:
-                due = None
+                    due = dues[c.day] = _due_on(c.day, version.time_limits["review"])
+                status = "pending" if verdict.admissible else "inadmissible"
+                outcome = judged[key] = (verdict.admissible, verdict.requirement, verdict.reason_zh, version.version_id, status, due)
+            if not outcome[0]:
                 summary.inadmissible += 1
+            device = devices.get(c.device_id) if c.device_id else None
+            road = c.road or (device.road if device is not None else None)
+            stretch = c.stretch or (device.stretch if device is not None else None) or c.road or c.device_id or "unknown"
             rows.append(
-                (
-                    c.capture_id,
-                    c.source,
-                    c.device_id,
-                    when,
-                    place.region,
-                    place.lon,
-                    place.lat,
-                    place.road or (device.road if device is not None else None),
-                    stretch,
-                    c.plate_number,
-                    c.plate_type,
-                    c.behavior,
-                    c.measurements.model_dump(exclude_none=True),
-                    road_facts,
-                    [e.model_dump() for e in c.evidence],
-                    verdict.admissible,
-                    verdict.requirement,
-                    verdict.reason_zh,
-                    version.version_id,
-                    "pending" if verdict.admissible else "inadmissible",
-                    due,
-                )
+                (c.capture_id, c.source, c.device_id, c.captured_utc if moment_as_text else c.captured_at, c.region, c.lon, c.lat, road, stretch, c.plate_number, c.plate_type, c.behavior,
+                 c.measurements, c.road_facts, c.evidence, *outcome)
             )
         if rows:
             # a capture sent twice at the same moment by two callers is still stored once
@@ -438,43 +423,88 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
     return summary
 
 
+def _due_on(day: date, limit: adm.TimeLimit) -> date | None:
+    try:
+        return add_days(day, limit.days, working=limit.working, calendar=default_calendar())
+    except CalendarNotCovered:
+        return None
+
+
+def _existing_captures(session: Session, ids: list[str]) -> set[str]:
+    """The capture ids among `ids` already stored, read through the driver 500 at a time."""
+    connection = session.connection()
+    dialect = connection.dialect
+    marker = "?" if dialect.paramstyle in ("qmark", "numeric", "named") else "%s"
+    table = dialect.identifier_preparer.format_table(CaptureRow.__table__)
+    column = dialect.identifier_preparer.quote("capture_id")
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql = f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join([marker] * len(chunk))})"
+        found.update(row[0] for row in connection.exec_driver_sql(sql, tuple(chunk)))
+    return found
+
+
 _CAPTURE_COLUMNS = (
     "capture_id", "source", "device_id", "captured_at", "region", "lon", "lat", "road", "stretch", "plate_number", "plate_type",
     "behavior", "measurements", "road_facts", "evidence", "admissible", "inadmissible_requirement", "inadmissible_reason_zh",
     "rules_version", "status", "review_due",
 )
 _CAPTURE_CONSTANTS = ("received_at", "received_by")
-_capture_statements: dict[str, tuple[str, list[tuple[int, Any]], list[Any]]] = {}
+_CAPTURE_JSON = frozenset(("measurements", "road_facts", "evidence"))
+_CAPTURE_FEW = frozenset(("admissible", "review_due"))  # few distinct values per batch: each converted once
+_capture_statements: dict[str, tuple[str, list[tuple[int, Any]], list[Any], bool]] = {}
 
 
-def _capture_statement(dialect: Any) -> tuple[str, list[tuple[int, Any]], list[Any]]:
-    """The capture INSERT for one dialect, built once: SQL text and each column's bind processor."""
+def _capture_statement(dialect: Any) -> tuple[str, list[tuple[int, Any]], list[Any], bool]:
+    """The capture INSERT for one dialect, built once: SQL text, each column's bind processor, and whether
+    captured_at goes as `Canonical.captured_utc` (the text the processor would make) or as a datetime."""
     built = _capture_statements.get(dialect.name)
     if built is None:
         table = CaptureRow.__table__
         names = _CAPTURE_COLUMNS + _CAPTURE_CONSTANTS
         marker = "?" if dialect.paramstyle in ("qmark", "numeric", "named") else "%s"
+        # the JSON columns come as their text (intake.encode); PostgreSQL is told it is JSON
+        json_marker = f"CAST({marker} AS JSON)" if dialect.name == "postgresql" else marker
+        markers = [json_marker if name in _CAPTURE_JSON else marker for name in names]
         preparer = dialect.identifier_preparer
         sql = (
             f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in names)}) "
-            f"VALUES ({', '.join([marker] * len(names))}) ON CONFLICT ({preparer.quote('capture_id')}) DO NOTHING"
+            f"VALUES ({', '.join(markers)}) ON CONFLICT ({preparer.quote('capture_id')}) DO NOTHING"
         )
-        processors = [(i, p) for i, name in enumerate(_CAPTURE_COLUMNS) if (p := table.c[name].type._cached_bind_processor(dialect)) is not None]
+        processors = [
+            (i, p) for i, name in enumerate(_CAPTURE_COLUMNS)
+            if name not in _CAPTURE_JSON and (p := table.c[name].type._cached_bind_processor(dialect)) is not None
+        ]
+        # SQLite keeps a moment as the text `intake.Canonical.captured_utc` already is: sent as it is
+        moment = _CAPTURE_COLUMNS.index("captured_at")
+        as_text = dialect.name == "sqlite" and _stored_as_utc_text(table.c.captured_at.type._cached_bind_processor(dialect))
+        processors = [(i, p) for i, p in processors if not (as_text and i == moment)]
         constants = [table.c[name].type._cached_bind_processor(dialect) for name in _CAPTURE_CONSTANTS]
-        built = _capture_statements[dialect.name] = (sql, processors, constants)
+        built = _capture_statements[dialect.name] = (sql, processors, constants, as_text)
     return built
+
+
+def _stored_as_utc_text(process: Any) -> bool:
+    """Whether a moment column's bind processor writes `intake.utc_text` (checked on samples, not assumed)."""
+    samples = (datetime(2026, 6, 1, 8, 0, tzinfo=BEIJING), datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=UTC))
+    return process is not None and all(process(v) == intake.utc_text(v) for v in samples)
 
 
 def _insert_captures(session: Session, rows: list[tuple], *, received_at: datetime, received_by: str) -> None:
     """INSERT the rows through the driver's executemany (ON CONFLICT (capture_id) DO NOTHING), values
     converted column by column by each column's own bind processor: the SQL SQLAlchemy would emit,
-    without its per-row bookkeeping."""
+    without its per-row bookkeeping. The JSON columns come already as their text."""
     connection = session.connection()
-    sql, processors, constants = _capture_statement(connection.dialect)
+    sql, processors, constants, _ = _capture_statement(connection.dialect)
     tail = tuple(p(v) if p is not None else v for p, v in zip(constants, (received_at, received_by), strict=True))
     columns: list[Any] = list(zip(*rows, strict=True))
     for i, process in processors:
-        columns[i] = [None if v is None else process(v) for v in columns[i]]
+        if _CAPTURE_COLUMNS[i] in _CAPTURE_FEW:
+            converted = {value: process(value) for value in set(columns[i]) if value is not None}
+            columns[i] = [None if v is None else converted[v] for v in columns[i]]
+        else:
+            columns[i] = [None if v is None else process(v) for v in columns[i]]
     connection.exec_driver_sql(sql, [values + tail for values in zip(*columns, strict=True)])
 
 
@@ -511,7 +541,7 @@ def capture_view(row: CaptureRow, as_of: date) -> CaptureView:
     )
 
 
-def case_view(row: CaseRow, masker: Masker, captures: Sequence[CaptureRow] = (), as_of: date | None = None, merged: bool = False) -> CaseView:
+def case_view(row: CaseRow, masker: registry.Masker, captures: Sequence[CaptureRow] = (), as_of: date | None = None, merged: bool = False) -> CaseView:
     day = as_of or date.today()
     return CaseView(
         id=row.id,
@@ -553,21 +583,36 @@ def case_view(row: CaseRow, masker: Masker, captures: Sequence[CaptureRow] = (),
 # ---------------------------------------------------------------- review
 
 
+def in_jurisdiction(session: Session, actor: Actor, region: Any) -> Any:
+    """本单位辖区 — the condition on a region column that keeps a staff member's lists to their unit's
+    divisions (违法行为发生地, ProcReg Art. 4); true for accounts without a unit or jurisdiction on record."""
+    codes = jurisdiction_of(session, actor.unit) if actor.is_staff else None
+    if codes is None:
+        return true()
+    exact, prefixes = region_cover(codes)
+    return or_(region.in_(sorted(exact)), *(region.startswith(p) for p in prefixes))
+
+
 def list_review_queue(db: Database, actor: Actor, *, limit: int = 200, now: datetime | None = None) -> list[CaptureView]:
-    """待审核 — admissible captures awaiting review, the oldest due first."""
+    """待审核 — admissible captures of the unit's jurisdiction awaiting review, the oldest due first."""
     day = local_day(_now(now))
     with db.transaction() as session:
-        rows = session.scalars(select(CaptureRow).where(CaptureRow.status == "pending").order_by(CaptureRow.review_due, CaptureRow.id).limit(limit))
+        query = select(CaptureRow).where(CaptureRow.status == "pending", in_jurisdiction(session, actor, CaptureRow.region))
+        rows = session.scalars(query.order_by(CaptureRow.review_due, CaptureRow.id).limit(limit))
         return [capture_view(r, day) for r in rows]
 
 
 def list_overdue(db: Database, actor: Actor, *, now: datetime | None = None) -> OverdueView:
-    """超期 — captures past their review limit and cases past their notification limit."""
+    """超期 — the unit's captures past their review limit and cases past their notification limit."""
     day = local_day(_now(now))
-    masker = Masker(actor)
+    masker = registry.Masker(actor)
     with db.transaction() as session:
-        captures = session.scalars(select(CaptureRow).where(CaptureRow.status == "pending", CaptureRow.review_due < day).order_by(CaptureRow.review_due).limit(500))
-        cases = session.scalars(select(CaseRow).where(CaseRow.notified_at.is_(None), CaseRow.notify_due < day).order_by(CaseRow.notify_due).limit(500))
+        captures = session.scalars(
+            select(CaptureRow).where(CaptureRow.status == "pending", CaptureRow.review_due < day, in_jurisdiction(session, actor, CaptureRow.region)).order_by(CaptureRow.review_due).limit(500)
+        )
+        cases = session.scalars(
+            select(CaseRow).where(CaseRow.notified_at.is_(None), CaseRow.notify_due < day, in_jurisdiction(session, actor, CaseRow.region)).order_by(CaseRow.notify_due).limit(500)
+        )
         return OverdueView(as_of=day, captures=[capture_view(c, day) for c in captures], cases=[case_view(c, masker, as_of=day) for c in cases])
 
 
@@ -716,7 +761,7 @@ def confirm_capture(db: Database, actor: Actor, capture_id: str, *, now: datetim
         ).first()
         capture.reviewed_at = at
         capture.reviewed_by = actor.username
-        masker = Masker(actor)
+        masker = registry.Masker(actor)
         if same is not None:
             capture.status = "merged"
             capture.case_id = same.id
@@ -779,14 +824,14 @@ def get_case(db: Database, actor: Actor, case_id: int, *, now: datetime | None =
         captures = list(session.scalars(select(CaptureRow).where(CaptureRow.case_id == row.id).order_by(CaptureRow.captured_at)))
         if actor.is_staff:
             _audit(session, actor, "read", "enforcement_cases", str(row.id), at)
-        return case_view(row, Masker(actor), captures, as_of=local_day(at))
+        return case_view(row, registry.Masker(actor), captures, as_of=local_day(at))
 
 
 def list_cases(db: Database, actor: Actor, *, status: str | None = None, limit: int = 200, now: datetime | None = None) -> list[CaseView]:
     day = local_day(_now(now))
-    masker = Masker(actor)
+    masker = registry.Masker(actor)
     with db.transaction() as session:
-        query = select(CaseRow).order_by(CaseRow.id.desc()).limit(limit)
+        query = select(CaseRow).where(in_jurisdiction(session, actor, CaseRow.region)).order_by(CaseRow.id.desc()).limit(limit)
         if status:
             query = query.where(CaseRow.status == status)
         return [case_view(r, masker, as_of=day) for r in session.scalars(query)]
@@ -798,7 +843,7 @@ def my_cases(db: Database, actor: Actor, *, now: datetime | None = None) -> list
     owner = actor.id_number if actor.role is Role.CITIZEN else actor.uscc if actor.role is Role.COMPANY else None
     if owner is None:
         raise Forbidden("仅群众和企业可查看本人违法", "only citizens and companies have own cases")
-    masker = Masker(actor)
+    masker = registry.Masker(actor)
     with db.transaction() as session:
         rows = list(session.scalars(select(CaseRow).where(CaseRow.owner_id == owner).order_by(CaseRow.occurred_at.desc()).limit(500)))
         captures: dict[int, list[CaptureRow]] = {}
@@ -847,17 +892,11 @@ def _finalise(session: Session, actor: Actor, row: CaseRow, decision: dict[str, 
     row.issued_at = at
     row.issued_by = row.requested_by or actor.username
     points = int(decision.get("points") or 0)
-    licence = None
-    if row.owner_kind == "person" and row.owner_id:
-        licence = session.scalars(select(LicenceRow).where(LicenceRow.id_number == row.owner_id).with_for_update()).first()
-    if points and licence is not None:
-        old = licence.points or 0
-        licence.points = old + points
-        licence.updated_at = at
-        row.points_applied_to = licence.id_number
-        session.add(
-            HistoryRow(entity="licence", entity_key=licence.id_number, changed_at=at, actor=actor.username, source=f"decision:{row.id}", old_values={"points": old}, new_values={"points": licence.points})
-        )
+    change = None
+    if points and row.owner_kind == "person" and row.owner_id:
+        change = registry.apply_points(session, row.owner_id, points, at=at, day=day, actor=actor.username, source=f"decision:{row.id}")
+    if change is not None:
+        row.points_applied_to = row.owner_id
     elif points:
         # a company vehicle (or an owner without a licence): the points wait for the actual driver (ProcReg Arts. 21, 53)
         row.awaiting_driver = True
@@ -885,7 +924,11 @@ def active_notice(session: Session, case_id: int) -> NoticeRow | None:
 def check_procedure(session: Session, row: CaseRow, decision: dict[str, Any], at: datetime) -> None:
     """General procedure (ProcReg Art. 52): no decision without the prior notice of this penalty (or a
     lighter one), before the party's time to state their case has run out unless they stated it or
-    waived it, and with every statement and hearing request answered (APL Arts. 44, 45, 62-64)."""
+    waived it, with every statement and hearing request answered (APL Arts. 44, 45, 62-64), and no
+    requested hearing still open (APL Art. 65: the decision is made on the minutes). A case told by an
+    ended ProcReg Art. 54 public notice, and no notice served on the party since, may be decided."""
+    from trafficgov.enforcement.store import HearingRow, VehicleNoticeRow
+
     rules = proc.procedure_rules().at(local_day(at))
     party: proc.Party = "company" if row.owner_kind == "company" else "person"
     req = proc.requirements(decision, rules, region=row.region, party=party)
@@ -893,12 +936,26 @@ def check_procedure(session: Session, row: CaseRow, decision: dict[str, Any], at
         return
     notice = active_notice(session, row.id)
     if notice is None:
+        published = session.scalars(
+            select(VehicleNoticeRow).where(
+                VehicleNoticeRow.plate_number == row.plate_number, VehicleNoticeRow.plate_type == row.plate_type, VehicleNoticeRow.public_until.is_not(None)
+            )
+        )
+        for public in published:
+            told = (public.intended or {}).get(str(row.id))
+            if told is not None and row.id in (public.case_ids or []) and local_day(at) > public.public_until and not proc.heavier_than(decision, told):
+                return
         raise FieldError("notice", "一般程序案件须先告知拟作出的处罚及陈述申辩权利（《行政处罚法》第四十四条）", "general procedure: serve the prior notice first (APL Art. 44)")
     if proc.heavier_than(decision, notice.intended):
         raise FieldError("notice", "决定重于告知的处罚，须重新告知", "the decision is heavier than the notice: serve a new notice")
     said = list(session.scalars(select(SubmissionRow).where(SubmissionRow.notice_id == notice.id)))
     if any(s.kind in ("statement", "hearing_request") and s.answered_at is None for s in said):
         raise FieldError("statements", "当事人的陈述申辩或听证申请尚未答复（《行政处罚法》第四十五条）", "a statement or hearing request is unanswered (APL Art. 45)")
+    for s in said:
+        if s.kind == "hearing_request":
+            hearing = session.scalars(select(HearingRow).where(HearingRow.submission_id == s.id)).first()
+            if hearing is None or hearing.outcome is None:
+                raise FieldError("hearing", "当事人要求听证，听证结束后方可根据听证笔录作出决定（《行政处罚法》第六十五条）", "a requested hearing is not closed yet (APL Art. 65)")
     if local_day(at) <= notice.statement_due and not any(s.kind in ("statement", "waiver") for s in said):
         raise FieldError("notice", f"陈述申辩期限至{notice.statement_due.isoformat()}，期满或当事人陈述、放弃后方可作出决定", f"the party may state their case until {notice.statement_due.isoformat()}")
 
@@ -935,7 +992,7 @@ def issue_decision(db: Database, actor: Actor, case_id: int, request: IssueReque
             row.status = "pending_approval"
             _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_requested", reason=reason)
         session.flush()
-        return case_view(row, Masker(actor), as_of=local_day(at))
+        return case_view(row, registry.Masker(actor), as_of=local_day(at))
 
 
 def _same_as_proposal(deviation: Deviation, proposal: dict[str, Any] | None) -> bool:
@@ -969,7 +1026,7 @@ def decide_deviation(db: Database, actor: Actor, case_id: int, request: Approval
             row.status = "proposed" if row.proposal is not None else "manual"
             _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_sent_back", note=row.review_note)
         session.flush()
-        return case_view(row, Masker(actor), as_of=local_day(at))
+        return case_view(row, registry.Masker(actor), as_of=local_day(at))
 
 
 def mark_notified(db: Database, actor: Actor, case_id: int, *, now: datetime | None = None) -> CaseView:
@@ -981,5 +1038,5 @@ def mark_notified(db: Database, actor: Actor, case_id: int, *, now: datetime | N
             row.notified_at = at
             _audit(session, actor, "update", "enforcement_cases", str(row.id), at, outcome="notified")
         session.flush()
-        return case_view(row, Masker(actor), as_of=local_day(at))
+        return case_view(row, registry.Masker(actor), as_of=local_day(at))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trafficgov.store.base import Base
@@ -151,3 +152,138 @@ class SubmissionRow(Base):
     accepted: Mapped[bool | None] = mapped_column(Boolean)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class HearingRow(Base):
+    """听证 — the hearing a party asked for (APL Arts. 63-65): notice, time and place, presiding officer,
+    public or closed, and its outcome (held with minutes, waived by absence, withdrawn)."""
+
+    __tablename__ = "enforcement_hearings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("enforcement_submissions.id"), unique=True)
+    notified_on: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(200))
+    presiding: Mapped[str] = mapped_column(String(64))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    secrecy_reason: Mapped[str | None] = mapped_column(String(16))  # state_secret, trade_secret, privacy
+    secrecy_note: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scheduled_by: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # held, absent, withdrawn
+    minutes: Mapped[str | None] = mapped_column(Text)
+    party_signed: Mapped[bool | None] = mapped_column(Boolean)
+    refusal_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    rules_version: Mapped[str] = mapped_column(String(64))
+
+
+class PaymentRow(Base):
+    """缴款 — a payment of an issued decision's fine (and the late surcharge owed that day), by receipt."""
+
+    __tablename__ = "enforcement_payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), unique=True)
+    receipt_number: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # bank, online, window
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    fine_yuan: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    surcharge_yuan: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    days_late: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class VehicleNoticeRow(Base):
+    """逾期未处理告知与公告 — ProcReg Art. 54: the notice by app, SMS or mail to the party of a vehicle with
+    five or more unhandled records, and the 7-day public notice after 30 days without handling."""
+
+    __tablename__ = "enforcement_vehicle_notices"
+    __table_args__ = (Index("ix_enforcement_vehicle_notices_plate", "plate_number", "plate_type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate_number: Mapped[str] = mapped_column(String(16))
+    plate_type: Mapped[str] = mapped_column(String(2))
+    case_ids: Mapped[list] = mapped_column(JSON)
+    intended: Mapped[dict] = mapped_column(JSON)  # case id -> the intended decision told
+    channel: Mapped[str] = mapped_column(String(8))  # app, sms, mail
+    notified_on: Mapped[date] = mapped_column(Date)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified_by: Mapped[str] = mapped_column(String(64))
+    text_zh: Mapped[str] = mapped_column(Text)
+    published_on: Mapped[date | None] = mapped_column(Date)
+    public_until: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    public_text_zh: Mapped[str | None] = mapped_column(Text)
+    rules_version: Mapped[str] = mapped_column(String(64))
+
+
+class ServiceNoticeRow(Base):
+    """公告送达 — ProcReg Art. 55: a decision that mail or electronic service failed to reach is served by a
+    60-day public notice; its end is the day of service (Art. 56)."""
+
+    __tablename__ = "enforcement_service_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), unique=True)
+    failed_channel: Mapped[str] = mapped_column(String(16))  # mail, electronic
+    failure_note: Mapped[str] = mapped_column(Text)
+    published_on: Mapped[date] = mapped_column(Date)
+    served_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    rules_version: Mapped[str] = mapped_column(String(64))
+
+
+class DriverNominationRow(Base):
+    """实际驾驶人确认 — the owner or manager of a vehicle names who drove it (ProcReg Arts. 21, 53); the
+    named driver confirms (or an officer verifies at the window), and only then do the points go on that
+    driver's licence."""
+
+    __tablename__ = "enforcement_driver_nominations"
+    __table_args__ = (Index("ix_enforcement_driver_nominations_case", "case_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"))
+    driver_id: Mapped[str] = mapped_column(String(32), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    named_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    named_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending, confirmed, declined, withdrawn
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class DisclosureRecordRow(Base):
+    """双公示记录 — when, where and by whom a company penalty decision went online (one per case)."""
+
+    __tablename__ = "enforcement_disclosures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), unique=True)
+    decision_number: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LeniencyVersionRow(Base):
+    """清单新版本草案 — a leniency list version a legal reviewer accepted from the 定期评估, validated by the
+    rule loader and kept as YAML; the engine never loads it (it takes effect once published and shipped)."""
+
+    __tablename__ = "leniency_list_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(6))
+    list_id: Mapped[str] = mapped_column(String(128))
+    file_path: Mapped[str] = mapped_column(String(256))  # the region file under rules/data it replaces
+    base_rule_id: Mapped[str] = mapped_column(String(128))
+    new_rule_id: Mapped[str] = mapped_column(String(160), unique=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    added: Mapped[list] = mapped_column(JSON)
+    removed: Mapped[list] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    accepted_by: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, published

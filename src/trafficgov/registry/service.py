@@ -22,6 +22,7 @@ from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.identifiers import normalise
 from trafficgov.registry.masking import mask_id_number, mask_phone
 from trafficgov.registry.plates import validate_plate
+from trafficgov.registry.points import PointsChange, add_points, anniversary
 from trafficgov.registry.rows import holder_id
 from trafficgov.registry.store import (
     CompanyRow,
@@ -85,12 +86,7 @@ def person_view(row: PersonRow, masker: Masker) -> m.PersonView:
 
 
 def cycle_end(start: date | None) -> date | None:
-    if start is None:
-        return None
-    try:
-        return start.replace(year=start.year + 1)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + 1, day=28)
+    return None if start is None else anniversary(start, 1)
 
 
 def licence_view(row: LicenceRow, holder_name: str | None, school_name: str | None, masker: Masker) -> m.LicenceView:
@@ -511,3 +507,25 @@ def decide_correction(db: Database, actor: Actor, correction_id: int, approve: b
         audit.append(session, AuditEntry(actor=actor.username, role=str(actor.role), unit=actor.unit, action="decide", entity="correction", record_key=str(row.id), purpose="service_handling", at=at, detail={"approved": approve}))
         return _correction_view(row, Masker(actor))
 
+
+
+# ---------------------------------------------------------------- points (记分)
+
+
+def apply_points(session: Session, id_number: str, points: int, *, at: datetime, day: date, actor: str, source: str) -> PointsChange | None:
+    """记分 — add a decision's points to the holder's licence in the cycle that holds the decision day
+    (记分管理办法 Arts. 3, 9, 15), in the caller's transaction, with the old and new values in the history.
+    None when the person holds no licence here."""
+    licence = session.scalars(select(LicenceRow).where(LicenceRow.id_number == id_number).with_for_update()).first()
+    if licence is None:
+        return None
+    change = add_points(points, current=licence.points, cycle_start=licence.cycle_start, first_issued=licence.first_issued, day=day)
+    old_values = {"points": licence.points, "cycle_start": licence.cycle_start.isoformat() if licence.cycle_start else None}
+    licence.points = change.new_points
+    licence.cycle_start = change.cycle_start
+    licence.updated_at = at
+    new_values = {"points": change.new_points, "cycle_start": change.cycle_start.isoformat()}
+    if change.cleared:
+        new_values["cleared"] = change.cleared
+    session.add(HistoryRow(entity="licence", entity_key=id_number, changed_at=at, actor=actor, source=source, old_values=old_values, new_values=new_values))
+    return change

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         title="trafficgov 公安交管“放管服”平台",
         version=__version__,
         description="智慧交通数据大脑、信用监管、非现场执法、一件事一次办 — JSON API (zh-CN messages with English).",
-        openapi_tags=[{"name": "registry 登记"}, {"name": "imports 导入"}, {"name": "accounts 账户"}, {"name": "audit 审计"}],
+        openapi_tags=[{"name": "registry 登记"}, {"name": "imports 导入"}, {"name": "accounts 账户"}, {"name": "audit 审计"}, {"name": "enforcement 非现场执法"}, {"name": "credit 信用监管"}],
     )
     app.state.settings = settings
     app.state.db = db
@@ -72,14 +72,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from trafficgov.accounts.api import router as accounts_api
     from trafficgov.audit.api import router as audit_api
+    from trafficgov.credit.api import router as credit_api
+    from trafficgov.credit.lists_api import router as credit_lists_api
+    from trafficgov.credit.warnings_api import router as credit_warnings_api
     from trafficgov.enforcement.api import router as enforcement_api
+    from trafficgov.enforcement.drivers_api import router as drivers_api
     from trafficgov.enforcement.oversight_api import router as oversight_api
     from trafficgov.enforcement.procedure_api import router as procedure_api
     from trafficgov.imports.api import router as imports_api
     from trafficgov.registry.api import router as registry_api
     from trafficgov.web.pages import router as pages
 
-    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, oversight_api, procedure_api, pages):
+    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, drivers_api, oversight_api, procedure_api, credit_api, credit_lists_api, credit_warnings_api, pages):
         app.include_router(router)
 
     def error(request: Request, status: int, detail: dict) -> JSONResponse:

@@ -76,6 +76,9 @@ def health(caller: Actor | None = Depends(public())):
 def _include_areas() -> None:
     from trafficgov.web import (
         pages_audit,
+        pages_credit,
+        pages_credit_lists,
+        pages_credit_warnings,
         pages_enforcement,
         pages_me,
         pages_oversight,
@@ -84,7 +87,7 @@ def _include_areas() -> None:
         pages_work,
     )
 
-    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement, pages_oversight, pages_procedure):
+    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement, pages_oversight, pages_procedure, pages_credit, pages_credit_lists, pages_credit_warnings):
         router.include_router(area.router)
 
 

@@ -29,17 +29,26 @@ MY_VIOLATIONS = ("/me/violations", "我的违法")
 CONSISTENCY = ("/oversight/consistency", "同案不同罚")
 DISCLOSURE = ("/oversight/disclosure", "双公示")
 LENIENCY_EVAL = ("/oversight/leniency", "清单评估")
+HEARINGS = ("/enforcement/hearings", "听证")
+UNPAID = ("/enforcement/payments/overdue", "逾期未缴")
+REPEAT = ("/enforcement/repeat-vehicles", "多起未处理")
+CREDIT_MINE = ("/credit/mine", "本单位信用")
+RANKING = ("/credit/ranking", "风险排名")
+SCHEDULE = ("/credit/schedule", "检查计划")
+WARNINGS = ("/credit/warnings", "主动预警")
+LISTS = ("/credit/lists", "红黑名单")
+DISPUTES = ("/credit/disputes", "信用异议")
 
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.CITIZEN: (("/me", "我的信息"), MY_VIOLATIONS),
-    Role.COMPANY: (("/me", "本单位信息"), MY_VIOLATIONS),
-    Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS),
-    Role.OFFICER: (SEARCH, REVIEW),
-    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS, CONSISTENCY, LENIENCY_EVAL),
-    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL),
+    Role.COMPANY: (("/me", "本单位信息"), MY_VIOLATIONS, CREDIT_MINE, WARNINGS, ("/credit/lists", "信用名单"), DISPUTES),
+    Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS, UNPAID, REPEAT),
+    Role.OFFICER: (SEARCH, REVIEW, HEARINGS, UNPAID, REPEAT, RANKING, SCHEDULE, WARNINGS, DISPUTES),
+    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, LISTS, DISPUTES),
+    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, RANKING, LISTS, WARNINGS),
     Role.PARTNER: (("/partner", "协作部门"),),
-    Role.COMMAND: (SEARCH,),
-    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS, DISCLOSURE),
+    Role.COMMAND: (SEARCH, RANKING, SCHEDULE),
+    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS, DISCLOSURE, RANKING),
 }
 
 

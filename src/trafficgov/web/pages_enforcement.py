@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
-from trafficgov.enforcement import service
+from trafficgov.enforcement import drivers, service
 from trafficgov.enforcement.admissibility import erase_reasons
-from trafficgov.errors import FieldError
+from trafficgov.errors import Conflict, FieldError
 from trafficgov.web.pages_common import PageRoute, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -52,7 +53,7 @@ def review_page(request: Request, actor: Actor = Depends(require(*CASE_READERS, 
 def confirm(capture_id: CaptureKey, request: Request, actor: Actor = Depends(require(Role.OFFICER, page=True))):
     try:
         case = service.confirm_capture(_db(request), actor, capture_id)
-    except service.Conflict as exc:
+    except Conflict as exc:
         return _review_page(request, actor, status_code=409, error=exc.zh, error_id=capture_id)
     return RedirectResponse(f"/enforcement/cases/{case.id}", status_code=303)
 
@@ -69,7 +70,7 @@ def reject(
         service.reject_capture(_db(request), actor, capture_id, reason_code, note)
     except FieldError as exc:
         return _review_page(request, actor, status_code=422, error=exc.zh, error_id=capture_id)
-    except service.Conflict as exc:
+    except Conflict as exc:
         return _review_page(request, actor, status_code=409, error=exc.zh, error_id=capture_id)
     return RedirectResponse("/enforcement/review", status_code=303)
 
@@ -117,7 +118,7 @@ def issue(
         service.issue_decision(_db(request), actor, case_id, service.IssueRequest(version=version, deviation=deviation, reason=reason or None))
     except FieldError as exc:
         return _case_page(request, actor, case_id, status_code=422, error=exc.zh, form={"reason": reason, "mode": mode})
-    except service.Conflict as exc:
+    except Conflict as exc:
         return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
     return RedirectResponse(f"/enforcement/cases/{case_id}", status_code=303)
 
@@ -135,7 +136,7 @@ def approval(
         service.decide_deviation(_db(request), actor, case_id, service.ApprovalRequest(version=version, approve=decision == "approve", note=note))
     except FieldError as exc:
         return _case_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except service.Conflict as exc:
+    except Conflict as exc:
         return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
     return RedirectResponse("/enforcement/approvals", status_code=303)
 
@@ -145,6 +146,81 @@ def approvals_page(request: Request, actor: Actor = Depends(require(Role.LEGAL_R
     return render(request, "enforcement_approvals.html", actor, cases=service.list_approvals(_db(request), actor), outcomes=OUTCOME_ZH)
 
 
+def _mine_page(request: Request, actor: Actor, status_code: int = 200, **context):
+    db = _db(request)
+    nominations = drivers.nominations_for_me(db, actor)
+    return render(
+        request,
+        "enforcement_mine.html",
+        actor,
+        status_code=status_code,
+        cases=service.my_cases(db, actor),
+        outcomes=OUTCOME_ZH,
+        procedures=PROCEDURE_ZH,
+        to_confirm=[n for n in nominations if n.status == "pending" and n.driver_id == actor.id_number],
+        named={n.case_id: n for n in reversed(nominations)},
+        **context,
+    )
+
+
 @router.get("/me/violations", response_class=HTMLResponse)
 def my_violations(request: Request, actor: Actor = Depends(require(Role.CITIZEN, Role.COMPANY, page=True))):
-    return render(request, "enforcement_mine.html", actor, cases=service.my_cases(_db(request), actor), outcomes=OUTCOME_ZH, procedures=PROCEDURE_ZH)
+    return _mine_page(request, actor)
+
+
+def _nomination(driver_id: str, note: str) -> drivers.NominationRequest:
+    try:
+        return drivers.NominationRequest(driver_id=driver_id.strip(), note=note.strip())
+    except ValidationError as exc:
+        raise FieldError("driver_id", "请填写实际驾驶人的18位身份证号码", "an 18-digit ID number is required") from exc
+
+
+@router.post("/me/violations/{case_id}/driver", response_class=HTMLResponse)
+def name_driver(
+    case_id: CaseKey,
+    request: Request,
+    driver_id: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=500)] = "",
+    actor: Actor = Depends(require(Role.CITIZEN, Role.COMPANY, page=True)),
+):
+    """指定实际驾驶人 — the owner names who drove; the named driver confirms online."""
+    try:
+        drivers.nominate(_db(request), actor, case_id, _nomination(driver_id, note))
+    except FieldError as exc:
+        return _mine_page(request, actor, status_code=422, error=exc.zh, error_case=case_id)
+    except Conflict as exc:
+        return _mine_page(request, actor, status_code=409, error=exc.zh, error_case=case_id)
+    return RedirectResponse(f"/me/violations#case-{case_id}", status_code=303)
+
+
+@router.post("/me/driver-nominations/{nomination_id}/answer", response_class=HTMLResponse)
+def answer_nomination(
+    nomination_id: CaseKey,
+    request: Request,
+    accept: Annotated[str, Form(max_length=3)],
+    actor: Actor = Depends(require(Role.CITIZEN, page=True)),
+):
+    """驾驶人确认 — accept (the points go on one's own licence) or decline a naming."""
+    try:
+        drivers.answer(_db(request), actor, nomination_id, drivers.NominationAnswer(accept=accept == "yes"))
+    except Conflict as exc:
+        return _mine_page(request, actor, status_code=409, error=exc.zh)
+    return RedirectResponse("/me/violations", status_code=303)
+
+
+@router.post("/enforcement/cases/{case_id}/driver", response_class=HTMLResponse)
+def verify_driver(
+    case_id: CaseKey,
+    request: Request,
+    driver_id: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=500)] = "",
+    actor: Actor = Depends(require(Role.OFFICER, page=True)),
+):
+    """民警核实实际驾驶人 — verified at the window: the points go on the driver's licence at once."""
+    try:
+        drivers.nominate(_db(request), actor, case_id, _nomination(driver_id, note))
+    except FieldError as exc:
+        return _case_page(request, actor, case_id, status_code=422, error=exc.zh)
+    except Conflict as exc:
+        return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
+    return RedirectResponse(f"/enforcement/cases/{case_id}", status_code=303)

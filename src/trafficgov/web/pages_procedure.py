@@ -1,24 +1,30 @@
-"""处罚程序 pages: the officer's procedure page of a case (prior notice, answers to the party, service of the
-decision, payment), the list of submissions awaiting an answer, and the party's own page (notice,
-statement or hearing request, online objection, answers and amount due)."""
+"""处罚程序 pages: the officer's procedure page of a case (prior notice, answers to the party, hearings,
+service of the decision, also by public notice, payment), the lists of submissions awaiting an answer,
+hearings, overdue fines and vehicles under ProcReg Art. 54, and the party's own page (notice, statement
+or hearing request, the hearing, online objection, answers and amount due)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.enforcement import procedure_service as ps
 from trafficgov.enforcement.service import Conflict
 from trafficgov.errors import FieldError
-from trafficgov.web.pages_common import PageRoute, render
+from trafficgov.web.pages_common import BEIJING, PageRoute, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STAFF = (Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
+READERS = (Role.OFFICER, Role.CLERK, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
+ACTORS = (Role.OFFICER, Role.CLERK)
 PARTIES = (Role.CITIZEN, Role.COMPANY)
 CaseKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SubmissionKey = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -30,11 +36,14 @@ def _db(request: Request):
 
 def _procedure_page(request: Request, actor: Actor, case_id: int, status_code: int = 200, **context):
     view = ps.get_procedure(_db(request), actor, case_id)
-    return render(request, "procedure_case.html", actor, status_code=status_code, view=view, may_act=actor.role is Role.OFFICER, party=actor.role in PARTIES, **context)
+    return render(
+        request, "procedure_case.html", actor, status_code=status_code, view=view, may_act=actor.role is Role.OFFICER, may_record=actor.role in ACTORS,
+        party=actor.role in PARTIES, **context,
+    )
 
 
 @router.get("/enforcement/cases/{case_id}/procedure", response_class=HTMLResponse)
-def procedure_page(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*STAFF, page=True))):
+def procedure_page(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*READERS, page=True))):
     return _procedure_page(request, actor, case_id)
 
 
@@ -120,3 +129,165 @@ def my_objection(case_id: CaseKey, request: Request, text: Annotated[str, Form(m
     except ValueError:
         return _procedure_page(request, actor, case_id, status_code=422, error="请填写异议内容（至少两个字）")
     return RedirectResponse(f"/me/violations/{case_id}", status_code=303)
+
+
+# ---------------------------------------------------------------- hearings, payments, public notices
+
+
+def _invalid_zh(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    return f"填写有误：{field}"
+
+
+def _case_action(request: Request, actor: Actor, case_id: int, action):
+    """Run a write on a case's procedure page: back to the page, or the page with the error."""
+    try:
+        action()
+    except FieldError as exc:
+        return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
+    except ValidationError as exc:
+        return _procedure_page(request, actor, case_id, status_code=422, error=_invalid_zh(exc))
+    except Conflict as exc:
+        return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
+    return RedirectResponse(f"/enforcement/cases/{case_id}/procedure", status_code=303)
+
+
+@router.post("/enforcement/cases/{case_id}/hearings", response_class=HTMLResponse)
+def schedule_hearing(
+    case_id: CaseKey,
+    request: Request,
+    submission_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    starts_at: Annotated[str, Form(max_length=32)],
+    place: Annotated[str, Form(max_length=200)],
+    presiding: Annotated[str, Form(max_length=64)],
+    notified_on: Annotated[str, Form(max_length=10)] = "",
+    public: Annotated[str, Form(max_length=8)] = "yes",
+    secrecy_reason: Annotated[str, Form(max_length=16)] = "",
+    secrecy_note: Annotated[str, Form(max_length=1000)] = "",
+    actor: Actor = Depends(require(Role.OFFICER, page=True)),
+):
+    def act():
+        try:
+            start = datetime.fromisoformat(starts_at)
+        except ValueError:
+            raise FieldError("starts_at", "请填写听证时间", "starts_at is not a date and time") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=BEIJING)
+        body = ps.HearingRequest(
+            notified_on=date.fromisoformat(notified_on) if notified_on else None, starts_at=start, place=place, presiding=presiding, public=public == "yes",
+            secrecy_reason=secrecy_reason or None, secrecy_note=secrecy_note,  # type: ignore[arg-type]
+        )
+        ps.schedule_hearing(_db(request), actor, submission_id, body)
+
+    return _case_action(request, actor, case_id, act)
+
+
+@router.post("/enforcement/cases/{case_id}/hearings/{hearing_id}/outcome", response_class=HTMLResponse)
+def hearing_outcome(
+    case_id: CaseKey,
+    hearing_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    outcome: Annotated[str, Form(max_length=16)],
+    minutes: Annotated[str, Form(max_length=20000)] = "",
+    party_signed: Annotated[str, Form(max_length=8)] = "",
+    refusal_note: Annotated[str, Form(max_length=1000)] = "",
+    actor: Actor = Depends(require(Role.OFFICER, page=True)),
+):
+    def act():
+        signed = {"yes": True, "no": False}.get(party_signed)
+        body = ps.HearingOutcomeRequest(outcome=outcome, minutes=minutes, party_signed=signed, refusal_note=refusal_note)  # type: ignore[arg-type]
+        ps.close_hearing(_db(request), actor, hearing_id, body)
+
+    return _case_action(request, actor, case_id, act)
+
+
+@router.post("/enforcement/cases/{case_id}/payments", response_class=HTMLResponse)
+def record_payment(
+    case_id: CaseKey,
+    request: Request,
+    receipt_number: Annotated[str, Form(max_length=64)],
+    amount_yuan: Annotated[str, Form(max_length=16)],
+    paid_on: Annotated[str, Form(max_length=10)],
+    channel: Annotated[str, Form(max_length=8)],
+    actor: Actor = Depends(require(*ACTORS, page=True)),
+):
+    def act():
+        try:
+            amount = Decimal(amount_yuan)
+            day = date.fromisoformat(paid_on)
+        except (InvalidOperation, ValueError):
+            raise FieldError("amount_yuan", "请填写缴款金额和日期", "amount or date is malformed") from None
+        ps.record_payment(_db(request), actor, case_id, ps.PaymentRequest(receipt_number=receipt_number.strip(), amount_yuan=amount, paid_on=day, channel=channel))  # type: ignore[arg-type]
+
+    return _case_action(request, actor, case_id, act)
+
+
+@router.post("/enforcement/cases/{case_id}/service-notice", response_class=HTMLResponse)
+def service_notice(
+    case_id: CaseKey,
+    request: Request,
+    failed_channel: Annotated[str, Form(max_length=16)],
+    failure_note: Annotated[str, Form(max_length=1000)] = "",
+    actor: Actor = Depends(require(*ACTORS, page=True)),
+):
+    def act():
+        body = ps.ServiceNoticeRequest(failed_channel=failed_channel, failure_note=failure_note)  # type: ignore[arg-type]
+        ps.serve_by_public_notice(_db(request), actor, case_id, body)
+
+    return _case_action(request, actor, case_id, act)
+
+
+@router.get("/enforcement/hearings", response_class=HTMLResponse)
+def hearings_page(request: Request, actor: Actor = Depends(require(*STAFF, page=True))):
+    return render(request, "procedure_hearings.html", actor, hearings=ps.list_hearings(_db(request), actor))
+
+
+@router.get("/enforcement/payments/overdue", response_class=HTMLResponse)
+def overdue_page(request: Request, actor: Actor = Depends(require(*READERS, page=True))):
+    return render(request, "procedure_overdue.html", actor, payments=ps.list_overdue_payments(_db(request), actor))
+
+
+def _repeat_page(request: Request, actor: Actor, status_code: int = 200, **context):
+    db = _db(request)
+    return render(
+        request, "procedure_repeat.html", actor, status_code=status_code, vehicles=ps.list_repeat_vehicles(db, actor), notices=ps.list_vehicle_notices(db, actor),
+        may_record=actor.role in ACTORS, **context,
+    )
+
+
+@router.get("/enforcement/repeat-vehicles", response_class=HTMLResponse)
+def repeat_page(request: Request, actor: Actor = Depends(require(*READERS, page=True))):
+    return _repeat_page(request, actor)
+
+
+def _repeat_action(request: Request, actor: Actor, action):
+    try:
+        action()
+    except FieldError as exc:
+        return _repeat_page(request, actor, status_code=422, error=exc.zh)
+    except ValidationError as exc:
+        return _repeat_page(request, actor, status_code=422, error=_invalid_zh(exc))
+    except Conflict as exc:
+        return _repeat_page(request, actor, status_code=409, error=exc.zh)
+    return RedirectResponse("/enforcement/repeat-vehicles", status_code=303)
+
+
+@router.post("/enforcement/repeat-vehicles/notice", response_class=HTMLResponse)
+def repeat_notice(
+    request: Request,
+    plate_number: Annotated[str, Form(max_length=16)],
+    plate_type: Annotated[str, Form(max_length=2)],
+    channel: Annotated[str, Form(max_length=8)],
+    actor: Actor = Depends(require(*ACTORS, page=True)),
+):
+    def act():
+        body = ps.VehicleNoticeRequest(plate_number=plate_number, plate_type=plate_type, channel=channel)  # type: ignore[arg-type]
+        ps.record_vehicle_notice(_db(request), actor, body)
+
+    return _repeat_action(request, actor, act)
+
+
+@router.post("/enforcement/repeat-vehicles/notices/{notice_id}/publish", response_class=HTMLResponse)
+def repeat_publish(notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, actor: Actor = Depends(require(*ACTORS, page=True))):
+    return _repeat_action(request, actor, lambda: ps.publish_vehicle_notice(_db(request), actor, notice_id, ps.PublishRequest()))
