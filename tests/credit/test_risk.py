@@ -332,3 +332,7 @@ def test_a_responsible_injury_crash_never_lowers_a_score(index, days, severity, 
     scores = score_risk(data, AS_OF, model=MONO_MODEL)
     for kind, subject in (("vehicle", row["vehicle"]), ("driver", row["id_number"]), ("company", row["company"])):
         assert by_id(scores, kind, subject)["risk_score"] >= by_id(MONO_SCORES, kind, subject)["risk_score"] * (1 - 1e-12), kind
+
+
+def test_scoring_with_the_fitted_model_is_scoring_afresh():
+    assert_frame_equal(score_risk(MONO_DATA, AS_OF), MONO_SCORES, check_exact=False, rel_tol=1e-9)

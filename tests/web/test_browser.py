@@ -58,7 +58,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ite
         argon2_profile="production",
     )
     db = Database(settings.database_url)
-    load_city(db, demo_dir / "manifest.json", cli_actor(db, "admin"), argon2_profile="test")
+    admin = cli_actor(db, "admin")
+    load_city(db, demo_dir / "manifest.json", admin, argon2_profile="test", history=True)
+    from conftest import DEMO_AS_OF
+    from trafficgov.credit import jobs
+
+    jobs.daily(db, admin, DEMO_AS_OF)  # the credit pages read the kept run
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -302,3 +307,29 @@ def test_a_partner_sees_organisations_and_looks_up_a_company(page, accounts, dem
         page.get_by_role("button", name="查询").click()
     assert page.get_by_text(company["name"], exact=True).is_visible()
     shoot(page, "09-partner")
+
+
+def test_a_company_sees_its_grade_risk_and_reasons(page, accounts):
+    log_in(page, accounts["company"])
+    page.get_by_role("link", name="本单位信用").click()
+    page.wait_for_url("**/credit/mine")
+    assert page.get_by_role("heading", name="本单位信用与风险", exact=False).is_visible()
+    assert page.locator("#grade").get_by_text("信用等级").first.is_visible()
+    assert "可配置的默认值" in page.content()
+    assert page.locator("#vehicles table tbody tr").count() > 0
+    shoot(page, "credit-company")
+
+
+def test_an_officer_ranks_risk_and_opens_the_inspection_schedule(page, accounts):
+    log_in(page, accounts["officer"])
+    page.get_by_role("link", name="风险排名").click()
+    page.wait_for_url("**/credit/ranking")
+    page.get_by_label("主体").select_option("vehicle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查看").click()
+    assert "kind=vehicle" in page.url and page.locator("table.data tbody tr").count() > 0
+    shoot(page, "credit-ranking")
+    page.get_by_role("link", name="检查计划").click()
+    page.wait_for_url("**/credit/schedule")
+    assert page.get_by_role("heading", name="现场检查计划").is_visible()
+    shoot(page, "credit-schedule")

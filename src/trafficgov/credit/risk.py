@@ -558,7 +558,7 @@ class _Tables:
     schools: pl.DataFrame
 
 
-def _tables(data: CreditData, moment: datetime, p: RiskParams, driver_glm: Glm | None, stats: dict[str, dict[str, Shrinkage]] | None) -> tuple[_Tables, dict[str, dict[str, Shrinkage]]]:
+def _base_tables(data: CreditData, moment: datetime, p: RiskParams, stats: dict[str, dict[str, Shrinkage]] | None) -> tuple[_Tables, dict[str, dict[str, Shrinkage]]]:
     """Every subject's shrunk features at `moment` (data already cut to what was known then)."""
     stats = {kind: dict(values) for kind, values in (stats or {}).items()}
     events = decayed_events(data, p, moment)
@@ -567,11 +567,20 @@ def _tables(data: CreditData, moment: datetime, p: RiskParams, driver_glm: Glm |
     companies, stats["company"] = _shrink(_company_units(data, vehicles, events, p), COMPANY_RATES, p, stats.get("company"))
     companies = _with_management(companies, data, moment, p)
     schools, stats["school"] = _shrink(_school_units(data, drivers, events, moment, p), DRIVER_RATES, p, stats.get("school"))
-    if driver_glm is not None:
-        driver_terms = drivers.select("id_number", *[pl.col(f"{f}_rel").alias(f) for f in DRIVER_RATES])
-        drivers = drivers.with_columns(driver_rel=pl.Series(driver_glm.relative(driver_terms), dtype=pl.Float64))
-        vehicles = _with_company_terms(vehicles, companies, drivers.select("id_number", "driver_rel"), data, moment, p)
     return _Tables(vehicles, drivers, companies, schools), stats
+
+
+def _attach(tables: _Tables, driver_glm: Glm, data: CreditData, moment: datetime, p: RiskParams) -> _Tables:
+    """Add the drivers' relative risk and, to each vehicle, its company's terms and its drivers' risk."""
+    driver_terms = tables.drivers.select("id_number", *[pl.col(f"{f}_rel").alias(f) for f in DRIVER_RATES])
+    drivers = tables.drivers.with_columns(driver_rel=pl.Series(driver_glm.relative(driver_terms), dtype=pl.Float64))
+    vehicles = _with_company_terms(tables.vehicles, tables.companies, drivers.select("id_number", "driver_rel"), data, moment, p)
+    return _Tables(vehicles, drivers, tables.companies, tables.schools)
+
+
+def _tables(data: CreditData, moment: datetime, p: RiskParams, driver_glm: Glm | None, stats: dict[str, dict[str, Shrinkage]] | None) -> tuple[_Tables, dict[str, dict[str, Shrinkage]]]:
+    tables, stats = _base_tables(data, moment, p, stats)
+    return (_attach(tables, driver_glm, data, moment, p) if driver_glm is not None else tables), stats
 
 
 def features(data: CreditData, as_of: date | datetime, *, params: RiskParams | None = None) -> dict[str, pl.DataFrame]:
@@ -596,7 +605,11 @@ def fit_risk_model(data: CreditData, as_of: date | datetime, *, params: RiskPara
     """Train the driver and vehicle models on the data itself: features as known at each training origin
     (as_of − horizon, as_of − 2·horizon, …), outcome = responsible injury/fatal crashes in the horizon
     after it, as known at as_of; origins stacked (see module)."""
-    moment = as_moment(as_of)
+    return _fit_model(data, as_moment(as_of), params)[0]
+
+
+def _fit_model(data: CreditData, moment: datetime, params: RiskParams | None) -> tuple[RiskModel, _Tables]:
+    """The fitted model and the subjects' tables at as_of it was calibrated on."""
     p = params or risk_params(_day(moment))
     now_data = data.known_by(moment)
     horizon = timedelta(days=p.training_horizon_days)
@@ -609,40 +622,39 @@ def fit_risk_model(data: CreditData, as_of: date | datetime, *, params: RiskPara
             events = decayed_events(then_data, p, origin)
             if events.height == 0 or events["age"].max() < p.training_horizon_days:  # type: ignore[operator]
                 break  # an origin with less than a horizon of history behind it would teach noise
-        origins.append((origin, origin + horizon, then_data))
+        origins.append((origin, origin + horizon, then_data, _base_tables(then_data, origin, p, None)[0]))
 
     # Drivers first: their relative risk is a term of the vehicle model.
     driver_rows = []
-    for origin, end, then_data in origins:
-        then, _ = _tables(then_data, origin, p, None, None)
+    for origin, end, _, then in origins:
         rows = _terms(then.drivers, DRIVER_RATES).join(_outcomes(now_data, origin, end, p, "driver_id"), left_on="id_number", right_on="unit", how="left")
         driver_rows.append(_training_columns(rows, origin, end, horizon_years))
     drivers = pl.concat(driver_rows, how="diagonal_relaxed")
     driver_glm = _fit(drivers, list(DRIVER_RATES), ["segment"], p)
 
     vehicle_rows = []
-    for origin, end, then_data in origins:
-        then, _ = _tables(then_data, origin, p, driver_glm or _prior(list(DRIVER_RATES), Shrinkage({}, {}, 0.0, 1e-12), p), None)
-        rows = _terms(then.vehicles, VEHICLE_RATES).join(_outcomes(now_data, origin, end, p, "vehicle"), left_on="vehicle", right_on="unit", how="left")
+    for origin, end, then_data, then in origins:
+        attached = _attach(then, driver_glm or _prior(list(DRIVER_RATES), Shrinkage({}, {}, 0.0, 1e-12), p), then_data, origin, p)
+        rows = _terms(attached.vehicles, VEHICLE_RATES).join(_outcomes(now_data, origin, end, p, "vehicle"), left_on="vehicle", right_on="unit", how="left")
         vehicle_rows.append(rows.with_columns(outcome=pl.col("outcome").fill_null(0.0), outcome_exposure=pl.lit(horizon_years), origin=pl.lit(origin)))
     vehicles = pl.concat(vehicle_rows, how="diagonal_relaxed")
-    class_counts = vehicles.filter(pl.col("origin") == origins[0][0]).group_by("type_class").len()
+    latest = origins[0][0]
+    class_counts = vehicles.filter(pl.col("origin") == latest).group_by("type_class").len()
     common = set(class_counts.filter(pl.col("len") >= p.min_dummy_units)["type_class"].to_list())
     vehicles = vehicles.with_columns(type_class=pl.when(pl.col("type_class").is_in(common)).then(pl.col("type_class")).otherwise(pl.lit("other")))
     vehicle_glm = _fit(vehicles, VEHICLE_TERMS, VEHICLE_DUMMIES, p)
 
-    latest = origins[0][0]
+    base, now_stats = _base_tables(now_data, moment, p, None)
     if driver_glm is None:
-        _, now_stats = _tables(now_data, moment, p, None, None)
         driver_glm = _prior(list(DRIVER_RATES), now_stats["driver"]["crash_if"], p)
-    now, now_stats = _tables(now_data, moment, p, driver_glm, None)
+    now = _attach(base, driver_glm, now_data, moment, p)
     if vehicle_glm is None:
         vehicle_glm = _prior(VEHICLE_TERMS, now_stats["vehicle"]["crash_if"], p)
     # Calibration in the large: features only share out risk; each segment's mean score at as_of is set to
     # its observed rate in the latest training horizon (trained model) or its peer mean rate (prior).
     driver_glm = _calibrate(driver_glm, _terms(now.drivers, DRIVER_RATES), _targets(drivers.filter(pl.col("origin") == latest), driver_glm, now_stats["driver"]["crash_if"], p))
     vehicle_glm = _calibrate(vehicle_glm, _terms(now.vehicles, VEHICLE_RATES), _targets(vehicles.filter(pl.col("origin") == latest), vehicle_glm, now_stats["vehicle"]["crash_if"], p))
-    return RiskModel(params=p, driver=driver_glm, vehicle=vehicle_glm, stats=now_stats)
+    return RiskModel(params=p, driver=driver_glm, vehicle=vehicle_glm, stats=now_stats), now
 
 
 def _training_columns(rows: pl.DataFrame, origin: datetime, end: datetime, horizon_years: float) -> pl.DataFrame:
@@ -695,10 +707,11 @@ def _late_start(start: pl.Expr, origin: datetime, moment: datetime) -> pl.Expr:
 def score_risk(data: CreditData, as_of: date | datetime, *, params: RiskParams | None = None, model: RiskModel | None = None) -> pl.DataFrame:
     """Risk of every vehicle, driver, company and school at `as_of` (columns: OUTPUT_SCHEMA)."""
     moment = as_moment(as_of)
-    model = model or fit_risk_model(data, moment, params=params)
-    p = model.params
-    known = data.known_by(moment)
-    tables, stats = _tables(known, moment, p, model.driver, model.stats)
+    if model is None:
+        model, tables = _fit_model(data, moment, params)
+    else:
+        tables, _ = _tables(data.known_by(moment), moment, model.params, model.driver, model.stats)
+    stats = model.stats
     drivers = _terms(tables.drivers, DRIVER_RATES)
     driver_score = model.driver.predict(drivers)
     vehicles = _terms(tables.vehicles, VEHICLE_RATES)
@@ -736,8 +749,12 @@ def _finish(kind: str, ids: pl.Series, table: pl.DataFrame, score: np.ndarray, k
     information = np.minimum(table[k_column].to_numpy(), p.band_prior_cap_years) + table["exposure_dec"].to_numpy()
     shape = np.maximum(score * information, 1e-12)
     tail = (1.0 - p.band_level) / 2.0
-    low = gamma.ppf(tail, shape, scale=1.0 / information)
-    high = gamma.ppf(1.0 - tail, shape, scale=1.0 / information)
+    # Many subjects share their (shape, information) — every clean driver of a segment — so each distinct
+    # pair is inverted once.
+    pairs, inverse = np.unique(np.column_stack([shape, information]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    low = gamma.ppf(tail, pairs[:, 0], scale=1.0 / pairs[:, 1])[inverse]
+    high = gamma.ppf(1.0 - tail, pairs[:, 0], scale=1.0 / pairs[:, 1])[inverse]
     exposure = table["exposure_years"].to_numpy()
     events = table["events"].fill_null(0).to_numpy()
     width = np.where(score > 0, (high - low) / np.maximum(score, 1e-300), np.inf)

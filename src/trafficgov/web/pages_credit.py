@@ -39,10 +39,11 @@ def ranking(
     request: Request,
     kind: Annotated[Literal["company", "school", "driver", "vehicle"], Query()] = "company",
     band: Annotated[Literal["", "low", "medium", "high", "insufficient_data"], Query()] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     actor: Actor = Depends(require(*STAFF_READERS, page=True)),
 ):
-    page = scores_service.ranking(_db(request), actor, subject_kind=kind, band=band or None, limit=200)
-    return render(request, "credit_ranking.html", actor, page=page, kind=kind, band=band, **COMMON)
+    page = scores_service.ranking(_db(request), actor, subject_kind=kind, band=band or None, limit=limit)
+    return render(request, "credit_ranking.html", actor, page=page, kind=kind, band=band, limit=limit, **COMMON)
 
 
 @router.get("/credit/subjects/{kind}/{subject_id}", response_class=HTMLResponse)
