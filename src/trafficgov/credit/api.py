@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.apierrors import COMMON, responses
-from trafficgov.credit import scores_service
+from trafficgov.credit import kpis_service, scores_service
+from trafficgov.credit.kpis_service import KPI_READERS, KpiReport
 from trafficgov.credit.scores_service import STAFF_READERS, CompanyCredit, Schedule, ScoresPage, ScoreView
 
 router = APIRouter(prefix="/api/v1", tags=["credit 信用监管"], responses={**COMMON, **responses(404)})
@@ -75,3 +76,18 @@ def run(body: RunRequest, request: Request, actor: Actor = Depends(require(Role.
     from trafficgov.credit import jobs
 
     return jobs.daily(db(request), actor, body.as_of)
+
+
+@router.get("/credit/kpis", response_model=KpiReport, summary="本单位守信认定指标（申请列入红名单）")
+def own_kpis(request: Request, as_of: Annotated[date | None, Query()] = None, actor: Actor = Depends(require(Role.COMPANY))) -> KpiReport:
+    return kpis_service.company_kpis(db(request), actor, as_of=as_of)
+
+
+@router.get("/credit/kpis/{uscc}", response_model=KpiReport, summary="企业守信认定指标（监管人员查看）")
+def company_kpis(
+    uscc: Annotated[str, Path(max_length=18)],
+    request: Request,
+    as_of: Annotated[date | None, Query()] = None,
+    actor: Actor = Depends(require(*KPI_READERS)),
+) -> KpiReport:
+    return kpis_service.company_kpis(db(request), actor, uscc, as_of=as_of)

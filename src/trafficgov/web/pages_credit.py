@@ -1,5 +1,5 @@
 """信用监管 pages: a company's own grade and risk (本单位信用), officers' risk ranking, a subject's detail and
-the on-site inspection schedule (检查计划)."""
+the on-site inspection schedule (检查计划), and a company's earned-recognition KPIs (守信激励申请指标)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
-from trafficgov.credit import scores_service
+from trafficgov.credit import kpis_service, scores_service
+from trafficgov.credit.kpis_service import KPI_READERS
 from trafficgov.credit.scores_service import BAND_ZH, KIND_ZH, STAFF_READERS
 from trafficgov.web.pages_common import PageRoute, render
 
@@ -63,3 +64,16 @@ def schedule(
     actor: Actor = Depends(require(Role.OFFICER, Role.SUPERVISOR, Role.COMMAND, Role.ADMIN, page=True)),
 ):
     return render(request, "credit_schedule.html", actor, plan=scores_service.schedule(_db(request), actor, subject_kind=kind), kind=kind, **COMMON)
+
+
+@router.get("/credit/kpis", response_class=HTMLResponse)
+def kpis(
+    request: Request,
+    uscc: Annotated[str | None, Query(max_length=18)] = None,
+    actor: Actor = Depends(require(Role.COMPANY, *KPI_READERS, page=True)),
+):
+    if actor.role is Role.COMPANY:
+        report = kpis_service.company_kpis(_db(request), actor)
+    else:  # staff pick a company by its USCC (the form on the page when none is given)
+        report = kpis_service.company_kpis(_db(request), actor, uscc) if uscc else None
+    return render(request, "credit_kpis.html", actor, report=report, uscc=uscc or "")
