@@ -60,6 +60,17 @@ def test_credit_score_writes_one_contract_line_per_subject(history, settings):
     assert wrong.exit_code == 2
 
 
+def test_credit_run_keeps_the_run_and_prints_its_summary(history, settings):
+    result = CliRunner().invoke(app, ["credit", "run", "--as-of", DEMO_AS_OF.isoformat()], env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["as_of"] == DEMO_AS_OF.isoformat() and summary["subjects"] > 0 and summary["warnings"]["raised"] >= 0
+    with history.transaction() as session:
+        assert session.get(CreditRunRow, summary["run_id"]).subjects == summary["subjects"]
+    future = CliRunner().invoke(app, ["credit", "run", "--as-of", "2099-01-01"], env=cli_env(settings))
+    assert future.exit_code == 2 and "未来" in future.output
+
+
 def test_scores_use_only_what_was_known_on_the_day(history):
     data = scoring.load_data(history)
     before = {(r["subject_kind"], r["subject_id"]): r["risk_score"] for r in scoring.compute(data, date(2025, 12, 31))}

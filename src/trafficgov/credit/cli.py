@@ -52,6 +52,11 @@ def _database() -> tuple[Settings, Database]:
     return settings, Database(settings.database_url)
 
 
+def _fail(exc: FieldError) -> None:
+    err.print(f"[red]错误[/red] {exc.zh}\n[dim]{exc.en}[/dim]")
+    raise typer.Exit(2) from exc
+
+
 def _status(message: str) -> None:
     err.print(f"[dim]… {message}[/dim]")
 
@@ -69,8 +74,7 @@ def score_command(
     try:
         rows = scoring.run(db, cli_actor(db, settings.cli_user), day, subject=kind, progress=_status)
     except FieldError as exc:
-        err.print(f"[red]错误[/red] {exc.zh}\n[dim]{exc.en}[/dim]")
-        raise typer.Exit(2) from exc
+        _fail(exc)
     out = sys.stdout
     for row in rows:
         out.write(json.dumps(scoring.contract(row), ensure_ascii=False) + "\n")
@@ -91,7 +95,11 @@ def backtest_command(
     _status("读取数据")
     data = scoring.load_data(db)
     _status("回测")
-    result = backtest(data, day, horizon_months)
+    try:
+        scoring.check_day(day)
+        result = backtest(data, day, horizon_months)
+    except FieldError as exc:
+        _fail(exc)
     sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
 
 
@@ -104,5 +112,8 @@ def run_command(
 
     day = _day(as_of)
     settings, db = _database()
-    summary = jobs.daily(db, cli_actor(db, settings.cli_user), day, progress=_status)
+    try:
+        summary = jobs.daily(db, cli_actor(db, settings.cli_user), day, progress=_status)
+    except FieldError as exc:
+        _fail(exc)
     sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

@@ -35,7 +35,7 @@ def daily(db: Database, actor: Actor, as_of: date, *, progress: scoring.Progress
     facts = grade_inputs.lists_facts(known, as_of, grades, bands)
     proposed = lists_service.propose(db, None, as_of, facts, owners)  # proposed by the system, reviewed by a supervisor
     say("预警")
-    warned = warnings_service.raise_warnings(db, actor, as_of)
+    warned = warnings_service.raise_warnings(db, actor, as_of, data=data)
     return {
         "as_of": as_of.isoformat(),
         "run_id": run_id,

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trafficgov.accounts.model import Actor
@@ -245,16 +245,3 @@ def latest_scores(session: Session, *, subject_kind: str | None = None, company_
         query = query.limit(limit)
     return run_row, list(session.scalars(query))
 
-
-def prune(db: Database, keep: int = 12) -> int:
-    """Delete all but the newest `keep` runs (their scores first). -> runs deleted."""
-    with db.transaction(write=True) as session:
-        ids = list(session.scalars(select(CreditRunRow.id).order_by(CreditRunRow.id.desc()).offset(keep)))
-        if ids:
-            session.execute(delete(CreditScoreRow).where(CreditScoreRow.run_id.in_(ids)))
-            session.execute(delete(CreditRunRow).where(CreditRunRow.id.in_(ids)))
-        return len(ids)
-
-
-def count_runs(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(CreditRunRow)) or 0)

@@ -122,15 +122,16 @@ def vehicle_dates(db: Database) -> pl.DataFrame:
     )
 
 
-def raise_warnings(db: Database, actor: Actor, as_of: date | None = None, *, now: datetime | None = None) -> RunSummary:
+def raise_warnings(db: Database, actor: Actor, as_of: date | None = None, *, now: datetime | None = None, data: frames.CreditData | None = None) -> RunSummary:
     """预警检测 — detect every warning due on `as_of` and store the new ones (state open); a warning whose
-    dedupe key is already stored (whatever its state) is not raised again. One audit entry per run."""
+    dedupe key is already stored (whatever its state) is not raised again. One audit entry per run.
+    `data`: the credit inputs when the caller has read them already (the daily job)."""
     if Role(actor.role) not in RUN_ROLES:
         raise Forbidden("仅民警、督察或管理员可运行预警检测", "only officers, supervisors and admins run warning detection")
     at = _now(now)
     day = as_of or local_day(at)
     version = rules.warning_rules().at(day)
-    found = rules.detect(frames.load(db), vehicle_dates(db), day, version)
+    found = rules.detect(data if data is not None else frames.load(db), vehicle_dates(db), day, version)
     raised: list[rules.Warning] = []
     with db.transaction(write=True) as session:
         insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
