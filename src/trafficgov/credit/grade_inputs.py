@@ -87,6 +87,12 @@ ACCIDENT_COLS = ["on", "severity", "liability", "deaths"]
 INSPECTION_COLS = ["on", "out_of_service", "kind"]
 
 
+def penalised() -> pl.Expr:
+    """A violation that ended in a penalty: an outcome not in NOT_PENALISED, or no outcome but points given."""
+    outcome = pl.col("outcome").str.strip_chars()
+    return pl.when(outcome.is_null() | (outcome == "")).then(pl.col("points").is_not_null()).otherwise(~outcome.is_in(sorted(NOT_PENALISED)))
+
+
 def is_driving_role(role: pl.Expr) -> pl.Expr:
     """A role named like a driver (demo city: driver; escort, safety_manager and instructor are not).
     A missing role (a source without the column) counts as driving."""
@@ -162,8 +168,7 @@ def _prepare(data: CreditData, as_of: date, tables: GradeTables, since: date | N
     codes = sorted(tables.behaviour_codes)
     fixed = sorted(version.tier_of_behaviour)
     vehicles = known.vehicles.select("vehicle", "company").drop_nulls("vehicle").unique("vehicle", keep="first")
-    outcome = pl.col("outcome").str.strip_chars()
-    decided = pl.when(outcome.is_null() | (outcome == "")).then(pl.col("points").is_not_null()).otherwise(~outcome.is_in(sorted(NOT_PENALISED)))
+    decided = penalised()
     violations = (
         known.violations.filter(decided)
         .with_columns(
@@ -502,4 +507,4 @@ def lists_facts(data: CreditData, as_of: date, grades: Mapping[Key, GradeResult]
     return out
 
 
-__all__ = ["NOT_PENALISED", "TRANSPORT_KINDS", "grade_all", "is_driving_role", "lists_facts", "veto_events"]
+__all__ = ["NOT_PENALISED", "TRANSPORT_KINDS", "grade_all", "is_driving_role", "lists_facts", "penalised", "veto_events"]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from trafficgov.credit.grade import GradeTables, add_months, grade_tables
-from trafficgov.credit.grade_inputs import NOT_PENALISED, is_driving_role
+from trafficgov.credit.grade_inputs import is_driving_role, penalised
 from trafficgov.credit.plan import KpiInputs
 from trafficgov.credit.risk import as_moment
 
@@ -53,16 +53,6 @@ def period_start(as_of: date, months: int = PERIOD_MONTHS) -> date:
 def _local_day(column: str) -> pl.Expr:
     """The China (UTC+8) calendar day of a UTC datetime column."""
     return (pl.col(column) + pl.duration(hours=8)).dt.date()
-
-
-def penalised() -> pl.Expr:
-    """A violation that ended in a penalty, as the grades count it (grade_inputs: decided)."""
-    outcome = pl.col("outcome").str.strip_chars()
-    return (
-        pl.when(outcome.is_null() | (outcome == ""))
-        .then(pl.col("points").is_not_null())
-        .otherwise(~outcome.is_in(sorted(NOT_PENALISED)))
-    )
 
 
 def _no_defects() -> pl.Expr:
@@ -120,4 +110,4 @@ def kpi_inputs(data: CreditData, uscc: str, as_of: date, *, tables: GradeTables 
     )
 
 
-__all__ = ["kpi_inputs", "penalised", "period_start"]
+__all__ = ["kpi_inputs", "period_start"]
