@@ -256,17 +256,32 @@ def _check_version(v: GradeVersion, behaviour_codes: frozenset[str]) -> None:
                     raise GradeTableError(f"{where}: {kind} veto {veto.code}: unknown behaviour {code!r}")
 
 
-def check_no_overlap(versions: Sequence[Any], what: str) -> list[Any]:
-    """Sort dated versions; refuse two in force on one day."""
+def parse_versions(raw: Any, model: type[BaseModel], what: str, error: type[ValueError] = GradeTableError) -> list[Any]:
+    """The `versions` of a parsed dated-data document, each validated by `model`; `error` names what is wrong."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("versions"), list) or not raw["versions"]:
+        raise error(f"{what}: a mapping with a non-empty list of versions")
+    versions = []
+    for i, item in enumerate(raw["versions"]):
+        try:
+            versions.append(model.model_validate(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise error(f"{what}: versions[{i}]: {err['msg']} at {err['loc']}") from exc
+    return versions
+
+
+def check_no_overlap(versions: Sequence[Any], what: str, error: type[ValueError] = GradeTableError) -> list[Any]:
+    """Sort dated versions; refuse a version that ends before it starts, and two in force on one day."""
     ordered = sorted(versions, key=lambda v: v.effective_from)
     ids = [v.version_id for v in ordered]
     if len(set(ids)) != len(ids):
-        raise GradeTableError(f"{what}: a version_id is used twice")
+        raise error(f"{what}: a version_id is used twice")
+    for v in ordered:
+        if v.effective_to is not None and v.effective_to < v.effective_from:
+            raise error(f"{what}: {v.version_id} ends before it starts")
     for before, after in zip(ordered, ordered[1:], strict=False):
         if before.effective_to is None or before.effective_to >= after.effective_from:
-            raise GradeTableError(f"{what}: versions overlap: {before.version_id} and {after.version_id}")
-        if before.effective_to is not None and before.effective_to < before.effective_from:
-            raise GradeTableError(f"{what}: {before.version_id} ends before it starts")
+            raise error(f"{what}: versions overlap: {before.version_id} and {after.version_id}")
     return ordered
 
 
@@ -306,16 +321,8 @@ class GradeTables:
 
 def parse_grades(raw: Any, behaviour_codes: Iterable[str] | None = None) -> GradeTables:
     """Validate a parsed grades document; raise GradeTableError naming what is wrong."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("versions"), list):
-        raise GradeTableError("grades: a mapping with a list of versions")
+    versions = parse_versions(raw, GradeVersion, "grades")
     codes = frozenset(behaviour_codes) if behaviour_codes is not None else catalogue_codes()
-    versions = []
-    for i, item in enumerate(raw["versions"]):
-        try:
-            versions.append(GradeVersion.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise GradeTableError(f"grades: versions[{i}]: {err['msg']} at {err['loc']}") from exc
     return GradeTables(versions, codes)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from trafficgov.credit.grade import (
     GRADES,
@@ -27,6 +27,7 @@ from trafficgov.credit.grade import (
     at_version,
     catalogue_codes,
     check_no_overlap,
+    parse_versions,
 )
 from trafficgov.errors import FieldError
 
@@ -174,16 +175,8 @@ class ListRules:
 
 
 def parse_lists(raw: Any, behaviour_codes: Iterable[str] | None = None) -> ListRules:
-    if not isinstance(raw, dict) or not isinstance(raw.get("versions"), list):
-        raise GradeTableError("lists: a mapping with a list of versions")
+    versions = parse_versions(raw, ListsVersion, "lists")
     codes = frozenset(behaviour_codes) if behaviour_codes is not None else catalogue_codes()
-    versions = []
-    for i, item in enumerate(raw["versions"]):
-        try:
-            versions.append(ListsVersion.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise GradeTableError(f"lists: versions[{i}]: {err['msg']} at {err['loc']}") from exc
     return ListRules(versions, codes)
 
 

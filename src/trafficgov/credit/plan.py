@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from trafficgov.credit.grade import GRADES, Based, GradeTableError, at_version, check_no_overlap
+from trafficgov.credit.grade import (
+    GRADES,
+    Based,
+    GradeTableError,
+    at_version,
+    check_no_overlap,
+    parse_versions,
+)
 from trafficgov.credit.lists import BANDS, LIST_NAMES
 from trafficgov.errors import FieldError
 
@@ -82,16 +89,7 @@ class PlanRules:
 
 
 def parse_plan(raw: Any) -> PlanRules:
-    if not isinstance(raw, dict) or not isinstance(raw.get("versions"), list):
-        raise GradeTableError("inspection_plan: a mapping with a list of versions")
-    versions = []
-    for i, item in enumerate(raw["versions"]):
-        try:
-            versions.append(PlanVersion.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise GradeTableError(f"inspection_plan: versions[{i}]: {err['msg']} at {err['loc']}") from exc
-    return PlanRules(versions)
+    return PlanRules(parse_versions(raw, PlanVersion, "inspection_plan"))
 
 
 @cache

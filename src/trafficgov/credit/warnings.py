@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from scipy.stats import poisson
 
-from trafficgov.errors import FieldError
+from trafficgov.credit.grade import Based, at_version, check_no_overlap, parse_versions
 from trafficgov.registry.masking import mask_id_number
 from trafficgov.registry.points import anniversary, cycle_containing
-from trafficgov.rules.schema import LegalBasis
 
 if TYPE_CHECKING:
     from trafficgov.credit.frames import CreditData
@@ -68,29 +67,10 @@ class WarningRulesError(ValueError):
 # ---------------------------------------------------------------- data schema
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Rule(_Strict):
+class Rule(Based):
     """A rule resting on a legal basis, or marked as the bureau's configurable default (UNCONFIRMED)."""
 
     label_zh: StrictStr = Field(min_length=1)
-    legal_basis: LegalBasis | None = None
-    default: bool = False
-    note: StrictStr | None = None
-
-    @model_validator(mode="after")
-    def _basis(self) -> Rule:
-        if self.legal_basis is None and not self.default:
-            raise ValueError("missing legal_basis (or default: true for the bureau's configurable default)")
-        return self
-
-    def basis_text(self) -> str:
-        text = self.legal_basis.text() if self.legal_basis else ""
-        if self.default:
-            text = f"{text}（阈值为本局可配置默认值，未经原文确认）" if text else "本局可配置默认值（未经原文确认）"
-        return text
 
 
 class DriverPointsRule(Rule):
@@ -143,8 +123,10 @@ class AccidentJumpRule(Rule):
     severities: list[Literal["property", "injury", "fatal"]] = Field(min_length=1)
 
 
-class WarningRules(_Strict):
+class WarningRules(BaseModel):
     """One dated version of every warning rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     version_id: StrictStr = Field(min_length=1)
     effective_from: date
@@ -164,37 +146,15 @@ class WarningRulebook:
     """主动预警规则 — every dated version; `at(as_of)` answers which is in force."""
 
     def __init__(self, versions: list[WarningRules]) -> None:
-        ordered = sorted(versions, key=lambda v: v.effective_from)
-        ids = [v.version_id for v in ordered]
-        if len(set(ids)) != len(ids):
-            raise WarningRulesError("warnings: a version_id is used twice")
-        for v in ordered:
-            if v.effective_to is not None and v.effective_to < v.effective_from:
-                raise WarningRulesError(f"warnings: {v.version_id} ends before it starts")
-        for before, after in zip(ordered, ordered[1:], strict=False):
-            if before.effective_to is None or before.effective_to >= after.effective_from:
-                raise WarningRulesError(f"warnings: versions overlap: {before.version_id} and {after.version_id}")
-        self.versions = ordered
+        self.versions = check_no_overlap(versions, "warnings", WarningRulesError)
 
     def at(self, as_of: date) -> WarningRules:
-        for v in self.versions:
-            if v.in_force(as_of):
-                return v
-        raise FieldError("as_of", f"{as_of.isoformat()}没有生效的预警规则", f"no warning rules in force on {as_of.isoformat()}")
+        return at_version(self.versions, as_of, None, "预警规则")
 
 
 def parse_rules(raw: Any) -> WarningRulebook:
     """Validate a parsed warnings document; raise WarningRulesError naming what is wrong."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("versions"), list) or not raw["versions"]:
-        raise WarningRulesError("warnings: a mapping with a non-empty list of versions")
-    versions = []
-    for i, item in enumerate(raw["versions"]):
-        try:
-            versions.append(WarningRules.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise WarningRulesError(f"warnings: versions[{i}]: {err['msg']} at {err['loc']}") from exc
-    return WarningRulebook(versions)
+    return WarningRulebook(parse_versions(raw, WarningRules, "warnings", WarningRulesError))
 
 
 @cache
