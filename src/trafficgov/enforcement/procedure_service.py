@@ -431,6 +431,14 @@ def open_submissions(db: Database, actor: Actor, *, now: datetime | None = None)
         return [_submission_view(r, day) for r in rows]
 
 
+def _issued_case(session: Session, case_id: int) -> CaseRow:
+    """The case, locked, once its decision is issued (409 before)."""
+    row = _locked_case(session, case_id)
+    if row.status != "issued" or not row.decision:
+        raise Conflict("案件尚未签发决定", f"case {case_id} is {row.status}")
+    return row
+
+
 def serve_decision(db: Database, actor: Actor, case_id: int, request: ServeRequest, *, now: datetime | None = None) -> ProcedureView:
     """决定书送达 — the day of service starts the 15 days to pay (APL Art. 67; ProcReg Art. 55)."""
     at = _now(now)
@@ -439,9 +447,7 @@ def serve_decision(db: Database, actor: Actor, case_id: int, request: ServeReque
     if served > day:
         raise FieldError("served_on", "送达日期不能晚于今天", "served_on is in the future")
     with db.transaction(write=True) as session:
-        row = _locked_case(session, case_id)
-        if row.status != "issued" or not row.decision:
-            raise Conflict("案件尚未签发决定", f"case {case_id} is {row.status}")
+        row = _issued_case(session, case_id)
         if served < local_day(row.issued_at or at):
             raise FieldError("served_on", "送达日期不能早于签发日期", "served_on is before the decision was issued")
         if row.decision.get("served_by") == "public_notice":
@@ -882,9 +888,7 @@ def serve_by_public_notice(db: Database, actor: Actor, case_id: int, request: Se
     if published_on > day:
         raise FieldError("published_on", "公告日期不能晚于今天", "published_on is in the future")
     with db.transaction(write=True) as session:
-        row = _locked_case(session, case_id)
-        if row.status != "issued" or not row.decision:
-            raise Conflict("案件尚未签发决定", f"case {case_id} is {row.status}")
+        row = _issued_case(session, case_id)
         if row.decision.get("served_on"):
             raise Conflict("决定书已送达", f"case {case_id} was served on {row.decision['served_on']}")
         if published_on < local_day(row.issued_at or at):
