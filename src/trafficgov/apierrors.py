@@ -11,6 +11,7 @@ class ErrorDetail(BaseModel):
     reason_zh: str
     reason_en: str
     field: str | None = None
+    code: str | None = None  # a stable reason code where the route names one (e.g. governed sharing's refusals)
 
 
 class ErrorBody(BaseModel):

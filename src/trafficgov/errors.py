@@ -21,12 +21,13 @@ class NotFound(LookupError):
 
 
 class Forbidden(PermissionError):
-    """无权访问 — the caller's role or scope does not allow this."""
+    """无权访问 — the caller's role or scope does not allow this; `code` names the reason for machines."""
 
-    def __init__(self, zh: str, en: str) -> None:
+    def __init__(self, zh: str, en: str, code: str | None = None) -> None:
         super().__init__(en)
         self.zh = zh
         self.en = en
+        self.code = code
 
 
 class Conflict(Exception):

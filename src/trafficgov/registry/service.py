@@ -529,3 +529,67 @@ def apply_points(session: Session, id_number: str, points: int, *, at: datetime,
         new_values["cleared"] = change.cleared
     session.add(HistoryRow(entity="licence", entity_key=id_number, changed_at=at, actor=actor, source=source, old_values=old_values, new_values=new_values))
     return change
+
+
+# ---------------------------------------------------------------- governed sharing (the hub decides who may read)
+
+
+def parse_vehicle_key(key: str) -> tuple[str, str]:
+    """A vehicle subject key `号牌号码:号牌种类` (e.g. 鲁A12345:02), validated."""
+    plate, sep, plate_type = normalise(key).partition(":")
+    if not sep or not plate_type:
+        raise FieldError("subject", "车辆须写成“号牌号码:号牌种类”，如 鲁A12345:02", "a vehicle is 'plate:plate_type', e.g. 鲁A12345:02")
+    return validate_plate(plate, plate_type, field="subject"), plate_type
+
+
+def record_for_sharing(db: Database, subject: str, key: str, as_of: date) -> tuple[str, dict, str | None]:
+    """共享数据源 — the full record of one subject (vehicle, person or company) as the sharing catalogue names its
+    fields, with the normalised key and the natural person it is about (None for a company's record).
+    No access check here: the hub grants and audits every read. NotFound when the registry has no such record."""
+    with db.transaction() as session:
+        if subject == "vehicle":
+            plate, plate_type = parse_vehicle_key(key)
+            norm = f"{plate}:{plate_type}"
+            row = session.connection().execute(_VEHICLE_BY_PLATE, {"plate_number": plate, "plate_type": plate_type}).first()
+            if row is None:
+                raise NotFound(norm)
+            values = {c: getattr(row, c) for c in (
+                "plate_number", "plate_type", "vin", "vehicle_type", "use_nature", "owner_id", "owner_name", "operator_uscc",
+                "rated_passengers", "rated_load_kg", "max_total_mass_kg", "axles", "registered_on", "inspection_due",
+                "insurance_expiry", "status",
+            )}
+            values["inspection_overdue"] = bool(row.inspection_due and row.inspection_due < as_of)
+            values["insurance_expired"] = bool(row.insurance_expiry and row.insurance_expiry < as_of)
+            person = row.owner_id if row.owner_id and row.owner_id[:17].isdigit() else None
+            return norm, values, person
+        if subject == "person":
+            norm = holder_id({"subject": key}, "subject")
+            row = session.connection().execute(_PERSON_AND_LICENCE, {"id_number": norm}).first()
+            if row is None or row.licence_id is None:
+                raise NotFound(norm)
+            values = {
+                "id_number": row.id_number, "name": row.name, "classes": row.licence_classes, "status": row.licence_status,
+                "valid_to": row.licence_valid_to, "points": row.licence_points, "cycle_start": row.licence_cycle_start,
+                "cycle_end": cycle_end(row.licence_cycle_start),
+            }
+            return norm, values, norm
+        if subject == "company":
+            from trafficgov.registry.identifiers import validate_uscc
+
+            norm = validate_uscc(key, "subject")
+            company = session.scalar(select(CompanyRow).where(CompanyRow.uscc == norm))
+            if company is None:
+                raise NotFound(norm)
+            values = {
+                "uscc": company.uscc, "name": company.name, "kind": company.kind, "permit_number": company.permit_number,
+                "permit_valid_to": company.permit_valid_to,
+                "permit_valid": bool(company.permit_number and company.permit_valid_to and company.permit_valid_to >= as_of),
+            }
+            return norm, values, None
+    raise FieldError("subject", f"未知的主体类型：{subject}", f"unknown subject kind {subject!r}")
+
+
+def plates_of_owner(db: Database, owner_id: str) -> list[str]:
+    """The vehicle keys (`号牌号码:号牌种类`) registered to one owner, for the owner's 'who read my data' page."""
+    with db.transaction() as session:
+        return [f"{p}:{t}" for p, t in session.execute(select(VehicleRow.plate_number, VehicleRow.plate_type).where(VehicleRow.owner_id == owner_id))]

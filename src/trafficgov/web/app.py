@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         title="trafficgov 公安交管“放管服”平台",
         version=__version__,
         description="智慧交通数据大脑、信用监管、非现场执法、一件事一次办 — JSON API (zh-CN messages with English).",
-        openapi_tags=[{"name": "registry 登记"}, {"name": "imports 导入"}, {"name": "accounts 账户"}, {"name": "audit 审计"}, {"name": "enforcement 非现场执法"}, {"name": "credit 信用监管"}],
+        openapi_tags=[{"name": "registry 登记"}, {"name": "imports 导入"}, {"name": "accounts 账户"}, {"name": "audit 审计"}, {"name": "enforcement 非现场执法"}, {"name": "credit 信用监管"}, {"name": "hub 数据共享"}],
     )
     app.state.settings = settings
     app.state.db = db
@@ -79,11 +79,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from trafficgov.enforcement.drivers_api import router as drivers_api
     from trafficgov.enforcement.oversight_api import router as oversight_api
     from trafficgov.enforcement.procedure_api import router as procedure_api
+    from trafficgov.hub.sharing_api import router as sharing_api
     from trafficgov.imports.api import router as imports_api
     from trafficgov.registry.api import router as registry_api
     from trafficgov.web.pages import router as pages
 
-    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, drivers_api, oversight_api, procedure_api, credit_api, credit_lists_api, credit_warnings_api, pages):
+    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, drivers_api, oversight_api, procedure_api, credit_api, credit_lists_api, credit_warnings_api, sharing_api, pages):
         app.include_router(router)
 
     def error(request: Request, status: int, detail: dict) -> JSONResponse:
@@ -97,7 +98,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
-        return error(request, 403, {"reason_zh": exc.zh, "reason_en": exc.en})
+        detail = {"reason_zh": exc.zh, "reason_en": exc.en}
+        if exc.code:
+            detail["code"] = exc.code
+        return error(request, 403, detail)
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict):

@@ -1,0 +1,154 @@
+"""Governed sharing through the API: a grant asked for and approved by the owner, reads that return only the
+granted fields for the granted purpose, refusals with a JSON reason, the audit trail, the person's own view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import bearer
+from trafficgov.accounts import service as accounts_service
+from trafficgov.accounts.model import Role
+from trafficgov.audit import service as audit
+from trafficgov.config import read_or_create_key
+from trafficgov.registry import service as registry
+
+TODAY = datetime.now(UTC).date()
+
+
+def _grant(client, tokens, *, dataset="vehicle_inspection_status", purpose="transport_safety_supervision",
+           fields=("plate_number", "plate_type", "inspection_due", "inspection_overdue"), approver="admin", days=180) -> dict:
+    asked = client.post("/api/v1/share/grants", headers=bearer(tokens["partner"]), json={
+        "dataset": dataset, "purpose": purpose, "fields": list(fields), "legal_basis": "《道路运输条例》第五十三条",
+        "valid_from": TODAY.isoformat(), "expires_on": (TODAY + timedelta(days=days)).isoformat(),
+    })
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["status"] == "requested"
+    decided = client.post(f"/api/v1/share/grants/{asked.json()['id']}/decision", headers=bearer(tokens[approver]), json={"approve": True})
+    assert decided.status_code == 200, decided.text
+    return decided.json()
+
+
+@pytest.fixture
+def vehicle(loaded, accounts) -> str:
+    plates = registry.plates_of_owner(loaded, accounts["citizen"]["id_number"])
+    assert plates, "the demo citizen owns a vehicle"
+    return plates[0]
+
+
+def test_a_granted_read_returns_only_the_granted_fields_and_is_audited(settings, loaded, client, tokens, vehicle):
+    grant = _grant(client, tokens)
+    answer = client.get("/api/v1/share/vehicle_inspection_status", headers=bearer(tokens["partner"]),
+                        params={"subject": vehicle, "purpose": "transport_safety_supervision"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert set(body["fields"]) == {"plate_number", "plate_type", "inspection_due", "inspection_overdue"}
+    assert body["subject"] == vehicle and body["grant_id"] == grant["id"] and body["owner"] == "traffic_police"
+    with loaded.transaction() as session:
+        shared = [r for r in audit.search(session, action="share") if r.record_key == vehicle]
+        assert shared and shared[0].purpose == "transport_safety_supervision"
+        assert shared[0].detail["fields"] == ["plate_number", "plate_type", "inspection_due", "inspection_overdue"]
+        assert shared[0].detail["consumer"] == shared[0].unit
+        assert audit.verify(session, read_or_create_key(settings.audit_key_file)).ok
+
+
+def test_everything_not_granted_is_refused_with_a_json_reason(loaded, client, tokens, vehicle, accounts):
+    _grant(client, tokens)
+    partner = bearer(tokens["partner"])
+    cases = {
+        ("vehicle_inspection_status", "transport_permit_review"): "purpose_not_granted",
+        ("vehicle_registration", "transport_safety_supervision"): "no_grant",
+        ("vehicle_inspection_status", "no_such_purpose"): "unknown_purpose",
+        ("payroll", "transport_safety_supervision"): "unknown_dataset",
+    }
+    for (dataset, purpose), code in cases.items():
+        answer = client.get(f"/api/v1/share/{dataset}", headers=partner, params={"subject": vehicle, "purpose": purpose})
+        assert answer.status_code == 403, (dataset, purpose, answer.text)
+        assert answer.json()["detail"]["code"] == code and answer.json()["detail"]["reason_zh"]
+    # other roles never reach the sharing route; a citizen is not a department
+    assert client.get("/api/v1/share/vehicle_inspection_status", headers=bearer(tokens["citizen"]),
+                      params={"subject": vehicle, "purpose": "transport_safety_supervision"}).status_code == 403
+    # refusals are logged like served reads
+    with loaded.transaction() as session:
+        refused = [r for r in audit.search(session, action="share", limit=50) if r.detail.get("outcome") == "refused"]
+    assert {r.detail["refusal"] for r in refused} == set(cases.values())
+
+
+def test_a_revoked_or_expired_grant_no_longer_serves(loaded, client, tokens, vehicle):
+    grant = _grant(client, tokens)
+    params = {"subject": vehicle, "purpose": "transport_safety_supervision"}
+    assert client.get("/api/v1/share/vehicle_inspection_status", headers=bearer(tokens["partner"]), params=params).status_code == 200
+    assert client.post(f"/api/v1/share/grants/{grant['id']}/revoke", headers=bearer(tokens["partner"]), json={"note": "x"}).status_code == 403
+    revoked = client.post(f"/api/v1/share/grants/{grant['id']}/revoke", headers=bearer(tokens["admin"]), json={"note": "用途已结束"})
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    answer = client.get("/api/v1/share/vehicle_inspection_status", headers=bearer(tokens["partner"]), params=params)
+    assert answer.status_code == 403 and answer.json()["detail"]["code"] == "grant_revoked"
+
+
+def test_only_the_owner_department_approves_and_never_its_own_request(loaded, client, tokens, accounts, demo_dir):
+    asked = client.post("/api/v1/share/grants", headers=bearer(tokens["partner"]), json={
+        "dataset": "company_permit_status", "purpose": "transport_permit_review", "fields": ["uscc", "permit_valid"],
+        "legal_basis": "《道路运输条例》第五十三条", "valid_from": TODAY.isoformat(), "expires_on": (TODAY + timedelta(days=30)).isoformat(),
+    }).json()
+    # owned by transport: the bureau's administrator may not decide it, and transport may not approve its own request
+    assert client.post(f"/api/v1/share/grants/{asked['id']}/decision", headers=bearer(tokens["admin"]), json={"approve": True}).status_code == 403
+    assert client.post(f"/api/v1/share/grants/{asked['id']}/decision", headers=bearer(tokens["partner"]), json={"approve": True}).status_code == 403
+    # a request the bureau's legal reviewer refuses needs a reason
+    other = client.post("/api/v1/share/grants", headers=bearer(tokens["partner"]), json={
+        "dataset": "driver_points", "purpose": "transport_safety_supervision", "fields": ["points"],
+        "legal_basis": "《道路运输条例》第五十三条", "valid_from": TODAY.isoformat(), "expires_on": (TODAY + timedelta(days=30)).isoformat(),
+    }).json()
+    assert client.post(f"/api/v1/share/grants/{other['id']}/decision", headers=bearer(tokens["legal_reviewer"]), json={"approve": False}).status_code == 422
+    refused = client.post(f"/api/v1/share/grants/{other['id']}/decision", headers=bearer(tokens["legal_reviewer"]), json={"approve": False, "note": "超出必要范围"})
+    assert refused.json()["status"] == "refused"
+    again = client.post(f"/api/v1/share/grants/{other['id']}/decision", headers=bearer(tokens["legal_reviewer"]), json={"approve": True})
+    assert again.status_code == 409
+
+
+def test_a_grant_request_is_checked_against_the_catalogue(client, tokens):
+    base = {"dataset": "vehicle_inspection_status", "purpose": "transport_safety_supervision", "fields": ["plate_number"],
+            "legal_basis": "《道路运输条例》第五十三条", "valid_from": TODAY.isoformat(), "expires_on": (TODAY + timedelta(days=30)).isoformat()}
+    for change, field in (({"fields": ["salary"]}, "fields"), ({"expires_on": (TODAY + timedelta(days=400)).isoformat()}, "expires_on"),
+                          ({"legal_basis": " "}, "legal_basis"), ({"purpose": "curiosity"}, "purpose")):
+        answer = client.post("/api/v1/share/grants", headers=bearer(tokens["partner"]), json={**base, **change})
+        assert answer.status_code == 422 and answer.json()["detail"]["field"] == field, (change, answer.text)
+    assert client.post("/api/v1/share/grants", headers=bearer(tokens["clerk"]), json=base).status_code == 403
+
+
+def test_the_person_sees_who_read_their_data_and_an_investigation_only_once_closed(loaded, client, tokens, accounts, vehicle):
+    me = accounts["citizen"]["id_number"]
+    _grant(client, tokens, dataset="driver_points", fields=("name", "points"))
+    _grant(client, tokens, dataset="driver_points", purpose="transport_case_investigation", fields=("points",))
+    partner = bearer(tokens["partner"])
+    assert client.get("/api/v1/share/driver_points", headers=partner, params={"subject": me, "purpose": "transport_safety_supervision"}).status_code == 200
+    no_case = client.get("/api/v1/share/driver_points", headers=partner, params={"subject": me, "purpose": "transport_case_investigation"})
+    assert no_case.status_code == 403 and no_case.json()["detail"]["code"] == "case_required"
+    assert client.get("/api/v1/share/driver_points", headers=partner,
+                      params={"subject": me, "purpose": "transport_case_investigation", "case": "JT-2026-001"}).status_code == 200
+    client.get(f"/api/v1/people/{me}", params={"purpose": "service_handling"}, headers=bearer(tokens["clerk"]))
+
+    reads = client.get("/api/v1/me/reads", headers=bearer(tokens["citizen"])).json()
+    purposes = [r["purpose"] for r in reads]
+    assert "道路运输安全监管" in purposes and "道路运输违法案件调查" not in purposes
+    assert any(r["channel"] == "工作人员查询" and r["purpose"] == "业务办理" for r in reads)
+    shared = next(r for r in reads if r["purpose"] == "道路运输安全监管")
+    assert shared["who"] == "济南市交通运输局" and shared["fields"] == ["姓名", "本周期累积记分"]
+
+    assert client.post("/api/v1/share/cases/JT-2026-001/close", headers=partner).status_code == 204
+    reads = client.get("/api/v1/me/reads", headers=bearer(tokens["citizen"])).json()
+    assert "道路运输违法案件调查" in [r["purpose"] for r in reads]
+    # another citizen's reads are not theirs
+    accounts_service.create_user(loaded, "someone", "pw-someone-2026", Role.CITIZEN, id_number="110101199003077578", profile="test")
+    token = client.post("/api/v1/auth/token", data={"username": "someone", "password": "pw-someone-2026"}).json()["access_token"]
+    assert client.get("/api/v1/me/reads", headers=bearer(token)).json() == []
+
+
+def test_each_dataset_is_documented_with_its_subject_and_fields(client):
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/api/v1/share/vehicle_registration"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert {"subject", "purpose", "case"} <= set(params) and "号牌号码:号牌种类" in params["subject"]["description"]
+    assert "owner_id" in operation["description"] and "403" in operation["responses"]
+    model = schema["components"]["schemas"]["SharedFields_vehicle_registration"]
+    assert model["properties"]["owner_id"]["description"].startswith("所有人证件号码")
