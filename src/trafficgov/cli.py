@@ -163,7 +163,7 @@ def demo_build(
     """演示城市 — build a deterministic city, import it into the store, create one account per role."""
     from trafficgov.accounts.service import cli_actor
     from trafficgov.demo.city import SIZES, build_city
-    from trafficgov.demo.load import load_city
+    from trafficgov.demo.load import load_city, seed_sharing
 
     if size not in SIZES:
         _fail(ValueError(f"size must be one of {', '.join(SIZES)}"))
@@ -191,6 +191,7 @@ def demo_build(
             return lambda done, total: progress.update(tasks[kind], completed=done, total=total)
 
         summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for, history=True)
+        seed_sharing(database)
         credit_task = progress.add_task("信用评分、名单建议与预警", total=None)
         from trafficgov.credit import jobs
 

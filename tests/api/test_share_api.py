@@ -152,3 +152,14 @@ def test_each_dataset_is_documented_with_its_subject_and_fields(client):
     assert "owner_id" in operation["description"] and "403" in operation["responses"]
     model = schema["components"]["schemas"]["SharedFields_vehicle_registration"]
     assert model["properties"]["owner_id"]["description"].startswith("所有人证件号码")
+
+
+def test_the_demo_seeds_one_approved_grant_and_one_request_once(loaded, client, tokens, vehicle):
+    from trafficgov.demo.load import seed_sharing
+
+    assert seed_sharing(loaded) == 2 and seed_sharing(loaded) == 0
+    answer = client.get("/api/v1/share/vehicle_inspection_status", headers=bearer(tokens["partner"]),
+                        params={"subject": vehicle, "purpose": "transport_safety_supervision"})
+    assert answer.status_code == 200 and "inspection_overdue" in answer.json()["fields"]
+    statuses = sorted(g["status"] for g in client.get("/api/v1/share/grants", headers=bearer(tokens["admin"])).json())
+    assert statuses == ["approved", "requested"]

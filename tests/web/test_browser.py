@@ -333,3 +333,41 @@ def test_an_officer_ranks_risk_and_opens_the_inspection_schedule(page, accounts)
     page.wait_for_url("**/credit/schedule")
     assert page.get_by_role("heading", name="现场检查计划").is_visible()
     shoot(page, "credit-schedule")
+
+
+def test_a_partner_asks_for_a_grant_the_owner_approves_and_the_person_sees_the_read(page, accounts):
+    me = accounts["citizen"]["id_number"]
+    log_in(page, accounts["partner"])
+    page.locator("details.dataset summary", has_text="驾驶人记分与驾驶证状态").click()
+    form = page.locator("details.dataset[open] form")
+    form.get_by_label("姓名").check()
+    form.get_by_label("本周期累积记分").check()
+    form.get_by_label("法律依据").fill("《道路运输条例》第五十三条")
+    with page.expect_navigation():
+        form.get_by_role("button", name="申请授权：驾驶人记分与驾驶证状态").click()
+    assert page.get_by_role("status").inner_text().startswith("已提交共享授权申请")
+    shoot(page, "10-partner-catalogue")
+
+    log_in(page, accounts["legal_reviewer"])
+    page.get_by_role("link", name="共享授权").click()
+    page.wait_for_url("**/hub/grants")
+    row = page.locator("#grants tbody tr", has_text="驾驶人记分与驾驶证状态")
+    shoot(page, "11-grant-approval")
+    with page.expect_navigation():
+        row.get_by_role("button", name="批准", exact=True).click()
+    assert "已批准" in page.get_by_role("status").inner_text()
+
+    log_in(page, accounts["partner"])
+    page.get_by_role("link", name="共享调用").click()
+    page.get_by_label("数据集").select_option("driver_points")
+    page.get_by_label("主体", exact=True).fill(me)
+    with page.expect_navigation():
+        page.get_by_role("button", name="调用").click()
+    assert "本周期累积记分" in page.locator("#shared").inner_text()
+    shoot(page, "12-partner-query")
+
+    log_in(page, accounts["citizen"])
+    page.get_by_role("link", name="谁查看了我的数据").click()
+    page.wait_for_url("**/me/reads")
+    assert "济南市交通运输局" in page.locator("#reads").inner_text()
+    shoot(page, "13-me-reads")

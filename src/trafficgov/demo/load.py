@@ -65,3 +65,28 @@ def load_history(db: Database, manifest_path: Path, actor: Actor, *, progress_fo
 
 def demo_accounts(manifest_path: Path) -> dict[str, dict]:
     return json.loads(manifest_path.read_text(encoding="utf-8"))["accounts"]
+
+
+def seed_sharing(db: Database) -> int:
+    """The demo's governed sharing: the transport department holds an approved grant for vehicle inspection
+    status and a pending request for drivers' points, so both the partner's and the approver's pages show work."""
+    from datetime import UTC, datetime, timedelta
+
+    from trafficgov.accounts.service import get_user
+    from trafficgov.hub import sharing_service
+
+    partner, approver = get_user(db, "partner"), get_user(db, "admin")
+    if partner is None or approver is None or sharing_service.list_grants(db, partner):
+        return 0
+    today = datetime.now(UTC).date()
+    granted = sharing_service.request_grant(
+        db, partner, dataset="vehicle_inspection_status", purpose="transport_safety_supervision",
+        fields=["plate_number", "plate_type", "use_nature", "status", "inspection_due", "inspection_overdue", "insurance_expiry", "insurance_expired"],
+        legal_basis="《道路运输条例》第五十三条", valid_from=today, expires_on=today + timedelta(days=365),
+    )
+    sharing_service.decide_grant(db, approver, granted.id, approve=True, note="营运车辆检验、保险状态为道路运输安全监管所必需")
+    sharing_service.request_grant(
+        db, partner, dataset="driver_points", purpose="transport_safety_supervision", fields=["id_number", "name", "classes", "status", "points"],
+        legal_basis="《道路运输条例》第五十三条", valid_from=today, expires_on=today + timedelta(days=180),
+    )
+    return 2

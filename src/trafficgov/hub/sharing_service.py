@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trafficgov.accounts import service as accounts
@@ -134,6 +134,18 @@ def _check_owner(db: Database, actor: Actor, dataset: sharing.Dataset, consumer:
         raise Forbidden("不能审批本部门自己的共享申请", "a department may not approve its own request")
 
 
+def may_decide(db: Database, actor: Actor, grant: sharing.Grant, day: date) -> bool:
+    """Whether this account may approve, refuse or revoke the grant (for showing the buttons)."""
+    dataset = sharing.catalogue().at(day).dataset(grant.dataset)
+    if dataset is None:
+        return False
+    try:
+        _check_owner(db, actor, dataset, grant.consumer)
+    except Forbidden:
+        return False
+    return True
+
+
 def decide_grant(db: Database, actor: Actor, grant_id: int, *, approve: bool, note: str = "", at: datetime | None = None) -> sharing.Grant:
     """审批共享授权 — the dataset's owner department approves or refuses a request."""
     at = at or datetime.now(UTC)
@@ -179,11 +191,16 @@ def revoke_grant(db: Database, actor: Actor, grant_id: int, *, note: str, at: da
 
 
 def list_grants(db: Database, actor: Actor, *, status: str | None = None) -> list[sharing.Grant]:
-    """A partner department sees its own grants; the bureau's approvers and supervisors see all."""
+    """A partner department sees its own grants and those of the datasets it owns; the bureau's approvers and
+    supervisors see all."""
+    owned: list[str] = []
+    if actor.role is Role.PARTNER:
+        department = department_of(db, actor)
+        owned = [d.code for v in sharing.catalogue().versions for d in v.datasets if d.owner == department]
     with db.transaction() as session:
         stmt = select(ShareGrantRow).order_by(ShareGrantRow.id.desc())
         if actor.role is Role.PARTNER:
-            stmt = stmt.where(ShareGrantRow.consumer == (actor.unit or ""))
+            stmt = stmt.where(or_(ShareGrantRow.consumer == (actor.unit or ""), ShareGrantRow.dataset.in_(owned)))
         elif actor.role not in (*BUREAU_APPROVERS, Role.SUPERVISOR):
             raise Forbidden("无权查看共享授权", "you may not list sharing grants")
         if status:

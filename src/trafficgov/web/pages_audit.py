@@ -1,4 +1,4 @@
-"""审计日志 for supervisors (search, verify the chain, export) and the 协作部门 home page."""
+"""审计日志 for supervisors: search, verify the chain, export."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from trafficgov.accounts import service as accounts
 from trafficgov.accounts.guard import require
-from trafficgov.accounts.model import BUREAU_ORG_KINDS, ORG_KIND_LABELS_ZH, Actor, Role
+from trafficgov.accounts.model import Actor, Role
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import ACTION_LABELS_ZH
 from trafficgov.config import read_or_create_key
-from trafficgov.errors import FieldError, NotFound
-from trafficgov.registry import service as registry
-from trafficgov.registry.identifiers import is_uscc
+from trafficgov.errors import FieldError
 from trafficgov.web.pages_common import BEIJING, PageRoute, mask_text, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -158,68 +155,4 @@ def verify_chain(request: Request, actor: Actor = Depends(require(*AUDITORS, pag
         prev_url=None,
         next_url=None,
         **_search(request, actor, filters, 1),
-    )
-
-
-# ---------------------------------------------------------------- partner departments
-
-SHARED_SERVICES = (
-    {
-        "name": "企业登记信息核验",
-        "status": "已开通",
-        "how": "按统一社会信用代码或企业名称查询",
-        "fields": "企业名称、统一社会信用代码、企业类型、地址、道路运输许可证号及有效期",
-        "note": "不含车辆、驾驶人等个人信息；每次查询记入审计日志",
-    },
-    {
-        "name": "车辆、驾驶人信息共享",
-        "status": "未开通",
-        "how": "按部门、用途和字段逐项授权后提供",
-        "fields": "—",
-        "note": "须经支队数据共享审批，授权前不提供",
-    },
-)
-
-
-@router.get("/partner", response_class=HTMLResponse)
-def partner_page(
-    request: Request,
-    q: Annotated[str, Query(max_length=64)] = "",
-    actor: Actor = Depends(require(Role.PARTNER, page=True)),
-):
-    db = request.app.state.db
-    organisations = accounts.list_organisations(db)
-    by_code = {o.code: o for o in organisations}
-    own = by_code.get(actor.unit or "")
-    bureau = [o for o in organisations if o.kind in BUREAU_ORG_KINDS]
-    partners = [o for o in organisations if o.kind not in BUREAU_ORG_KINDS]
-    company = None
-    companies = []
-    error = None
-    query = q.strip()
-    if query:
-        try:
-            if is_uscc(query):
-                company = registry.get_company(db, actor, query).company
-            else:
-                companies = registry.search_companies(db, actor, query)
-        except FieldError as exc:
-            error = exc.zh
-        except NotFound:
-            error = f"未找到统一社会信用代码为 {query} 的企业"
-    return render(
-        request,
-        "partner.html",
-        actor,
-        own=own,
-        parent=by_code.get(own.parent_code or "") if own else None,
-        bureau=bureau,
-        partners=partners,
-        kind_labels=ORG_KIND_LABELS_ZH,
-        services=SHARED_SERVICES,
-        q=query,
-        company=company,
-        companies=companies,
-        error=error,
-        searched=bool(query),
     )

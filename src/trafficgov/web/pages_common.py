@@ -38,17 +38,19 @@ SCHEDULE = ("/credit/schedule", "检查计划")
 WARNINGS = ("/credit/warnings", "主动预警")
 LISTS = ("/credit/lists", "红黑名单")
 DISPUTES = ("/credit/disputes", "信用异议")
+GRANTS = ("/hub/grants", "共享授权")
+MY_READS = ("/me/reads", "谁查看了我的数据")
 
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.CITIZEN: (("/me", "我的信息"), MY_VIOLATIONS),
+    Role.CITIZEN: (("/me", "我的信息"), MY_VIOLATIONS, MY_READS),
     Role.COMPANY: (("/me", "本单位信息"), MY_VIOLATIONS, CREDIT_MINE, WARNINGS, ("/credit/lists", "信用名单"), DISPUTES),
     Role.CLERK: (SEARCH, CORRECTIONS, IMPORTS, UNPAID, REPEAT),
     Role.OFFICER: (SEARCH, REVIEW, HEARINGS, UNPAID, REPEAT, RANKING, SCHEDULE, WARNINGS, DISPUTES),
-    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, LISTS, DISPUTES),
-    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, RANKING, LISTS, WARNINGS),
-    Role.PARTNER: (("/partner", "协作部门"),),
+    Role.LEGAL_REVIEWER: (SEARCH, APPROVALS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, LISTS, DISPUTES, GRANTS),
+    Role.SUPERVISOR: (AUDIT, SEARCH, CORRECTIONS, IMPORTS, CONSISTENCY, DISCLOSURE, LENIENCY_EVAL, RANKING, LISTS, WARNINGS, GRANTS),
+    Role.PARTNER: (("/partner", "协作部门"), ("/partner/query", "共享调用"), GRANTS),
     Role.COMMAND: (SEARCH, RANKING, SCHEDULE),
-    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS, DISCLOSURE, RANKING),
+    Role.ADMIN: (IMPORTS, AUDIT, SEARCH, CORRECTIONS, DISCLOSURE, RANKING, GRANTS),
 }
 
 
@@ -56,10 +58,11 @@ def nav_for(actor: Actor | None, path: str = "") -> list[dict[str, Any]]:
     """The role's nav bar, the current section marked."""
     if actor is None:
         return []
-    return [
-        {"href": href, "label": label, "current": path == href or path.startswith(href + "/")}
-        for href, label in NAV[Role(actor.role)]
-    ]
+    items = NAV[Role(actor.role)]
+    # the longest matching entry is the current one: /me/reads marks 谁查看了我的数据, not 我的信息 too
+    matches = [href for href, _ in items if path == href or path.startswith(href + "/")]
+    current = max(matches, key=len) if matches else None
+    return [{"href": href, "label": label, "current": href == current} for href, label in items]
 
 
 def fmt_date(value: date | datetime | None) -> str:
