@@ -30,10 +30,12 @@ def _mount_context_apps() -> None:
     from trafficgov.audit.cli import app as audit_app
     from trafficgov.credit.cli import app as credit_app
     from trafficgov.enforcement.cli import app as penalty_app
+    from trafficgov.hub.cli import app as hub_app
 
     app.add_typer(audit_app, name="audit", help="审计 — verify, search, export and seal the audit log.")
     app.add_typer(penalty_app, name="penalty", help="处罚裁量 — batch penalty decisions from the rules as data (no database).")
     app.add_typer(credit_app, name="credit", help="信用监管 — credit grades, risk scores, lists and warnings.")
+    app.add_typer(hub_app, name="hub", help="数据中台 — link records across departments, sync the sources.")
 
 
 def _database():

@@ -163,3 +163,21 @@ def test_the_demo_seeds_one_approved_grant_and_one_request_once(loaded, client, 
     assert answer.status_code == 200 and "inspection_overdue" in answer.json()["fields"]
     statuses = sorted(g["status"] for g in client.get("/api/v1/share/grants", headers=bearer(tokens["admin"])).json())
     assert statuses == ["approved", "requested"]
+
+
+def test_a_service_fetches_a_material_with_its_provenance_instead_of_asking(loaded, accounts, vehicle):
+    from trafficgov.accounts.service import get_user
+    from trafficgov.errors import Forbidden
+    from trafficgov.hub import sharing_service
+
+    clerk = get_user(loaded, "clerk")
+    material = sharing_service.fetch_material(loaded, clerk, "vehicle_inspection_status", vehicle, "vehicle_registration_check")
+    assert material.owner_zh == "公安交管" and material.subject == vehicle and "inspection_due" in material.fields
+    # another department's dataset needs that department's grant to the bureau's unit
+    company = accounts["company"]["uscc"]
+    with pytest.raises(Forbidden):
+        sharing_service.fetch_material(loaded, clerk, "company_permit_status", company, "vehicle_registration_check")
+    with pytest.raises(Forbidden):
+        sharing_service.fetch_material(loaded, get_user(loaded, "citizen"), "vehicle_inspection_status", vehicle, "vehicle_registration_check")
+    with loaded.transaction() as session:
+        assert any(r.record_key == vehicle and r.actor == "clerk" for r in audit.search(session, action="share"))
