@@ -35,6 +35,9 @@ def _mount_context_apps() -> None:
     app.add_typer(audit_app, name="audit", help="审计 — verify, search, export and seal the audit log.")
     app.add_typer(penalty_app, name="penalty", help="处罚裁量 — batch penalty decisions from the rules as data (no database).")
     app.add_typer(credit_app, name="credit", help="信用监管 — credit grades, risk scores, lists and warnings.")
+    from trafficgov.hub.cli_sync import register as register_sync
+
+    register_sync(hub_app)
     app.add_typer(hub_app, name="hub", help="数据中台 — link records across departments, sync the sources.")
 
 
@@ -165,7 +168,7 @@ def demo_build(
     """演示城市 — build a deterministic city, import it into the store, create one account per role."""
     from trafficgov.accounts.service import cli_actor
     from trafficgov.demo.city import SIZES, build_city
-    from trafficgov.demo.load import load_city, seed_sharing
+    from trafficgov.demo.load import load_city, seed_sharing, sync_demo_sources
 
     if size not in SIZES:
         _fail(ValueError(f"size must be one of {', '.join(SIZES)}"))
@@ -194,6 +197,8 @@ def demo_build(
 
         summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for, history=True)
         seed_sharing(database)
+        hub_task = progress.add_task("部门数据源同步", total=None)
+        hub = sync_demo_sources(database, actor, out_dir, seed, progress=lambda done, total: progress.update(hub_task, completed=done, total=total))
         credit_task = progress.add_task("信用评分、名单建议与预警", total=None)
         from trafficgov.credit import jobs
 
@@ -209,6 +214,7 @@ def demo_build(
         table.add_row(kind, *(str(v) for v in (s.read, s.inserted, s.updated, s.unchanged, s.quarantined)))
     err.print(table)
     err.print(f"历史数据（违法、事故、检验等）文件：{out_dir}  counts={manifest.counts}")
+    err.print(f"部门数据源：{len(hub)} 个系统，同步 {sum(h.read for h in hub)} 条，入库 {sum(h.inserted for h in hub)} 条，隔离 {sum(h.quarantined for h in hub)} 条")
     err.print(f"信用评分：{credit['subjects']} 个主体（{credit['graded']} 个评级），名单建议 {credit['proposed']['proposed']} 条，新预警 {credit['warnings']['raised']} 条")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from test_pages import log_in
+
 from trafficgov.registry import service as registry
 
 TODAY = datetime.now(UTC).date()

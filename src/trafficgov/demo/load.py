@@ -90,3 +90,22 @@ def seed_sharing(db: Database) -> int:
         legal_basis="《道路运输条例》第五十三条", valid_from=today, expires_on=today + timedelta(days=180),
     )
     return 2
+
+
+def sync_demo_sources(db: Database, actor: Actor, city_dir: Path, seed: int, *, progress: Callable[[int, int], None] | None = None) -> list:
+    """The demo city's department systems (files that disagree the way real ones do) written and synced into
+    the hub, each through its own mapping, as `trafficgov hub sync` would."""
+    from datetime import UTC, datetime
+
+    from trafficgov.demo.sources import write_sources
+    from trafficgov.hub.mapping import mappings
+    from trafficgov.hub.sync_service import sync_source
+
+    write_sources(city_dir, seed)
+    codes = sorted(mappings())
+    summaries = []
+    for done, code in enumerate(codes, start=1):
+        summaries.append(sync_source(db, code, actor, origin=city_dir / "sources", at=datetime.now(UTC)))
+        if progress:
+            progress(done, len(codes))
+    return summaries

@@ -55,3 +55,21 @@ class SyncSummary:
     quarantined: int
     watermark_from: str | None
     watermark_to: str | None
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """数据来源状态 — one source system as the sources page shows it: its mapping, counts and last sync."""
+
+    source: str
+    name_zh: str
+    department: str
+    kind: str
+    records: int
+    quarantined: int
+    watermark: str | None
+    last_sync_id: int | None
+    last_sync_status: str | None  # running, done, failed
+    last_sync_started_at: datetime | None
+    last_sync_finished_at: datetime | None
+    last_sync_error: str | None

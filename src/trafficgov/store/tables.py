@@ -5,6 +5,7 @@ from trafficgov.audit import store as _audit  # noqa: F401
 from trafficgov.credit import store as _credit  # noqa: F401
 from trafficgov.enforcement import store as _enforcement  # noqa: F401
 from trafficgov.hub import sharing_store as _sharing  # noqa: F401
+from trafficgov.hub import store as _hub  # noqa: F401
 from trafficgov.imports import store as _imports  # noqa: F401
 from trafficgov.registry import store as _registry  # noqa: F401
 from trafficgov.store.base import Base
