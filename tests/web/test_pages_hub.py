@@ -73,3 +73,34 @@ def test_staff_reads_of_the_person_are_listed_too(client, loaded, accounts):
     log_in(client, accounts["citizen"])
     mine = client.get("/me/reads")
     assert "工作人员查询" in mine.text and "案件办理" in mine.text and number in mine.text
+
+
+def test_a_clerk_rebuilds_golden_records_reads_one_with_its_sources_and_decides_a_doubtful_link(client, loaded, accounts, demo_dir, tmp_path):
+    import shutil
+
+    from trafficgov.accounts.service import get_user
+    from trafficgov.demo.load import sync_demo_sources
+    from trafficgov.hub.golden_store import LinkReviewRow
+
+    city = tmp_path / "city"
+    shutil.copytree(demo_dir, city)
+    sync_demo_sources(loaded, get_user(loaded, "admin"), city, 1)
+    log_in(client, accounts["clerk"])
+    built = client.post("/hub/entities/run")
+    assert built.status_code == 200 and "已重建主数据" in built.text
+    found = client.get("/hub/entities", params={"entity": "vehicles", "q": "鲁A"})
+    key = found.text.split("key=")[1].split('"')[0]
+    record = client.get(f"/hub/entities?entity=vehicles&key={key}")
+    assert record.status_code == 200 and "机动车登记" in record.text and "构成记录" in record.text
+
+    with loaded.transaction(write=True) as session:
+        session.add(LinkReviewRow(entity="people", left_ref="tp_vehicle/1", right_ref="ins_ctpl/2", probability=0.91, status="pending",
+                                  first_seen_at=datetime.now(UTC), last_seen_at=datetime.now(UTC)))
+    queue = client.get("/hub/links")
+    assert "0.910" in queue.text
+    review_id = int(queue.text.split('id="review-')[1].split('"')[0])
+    decided = client.post(f"/hub/links/{review_id}", data={"decision": "split", "note": "同名不同人"})
+    assert decided.status_code == 200 and "确认为不同对象" in decided.text
+    assert client.post(f"/hub/links/{review_id}", data={"decision": "confirm"}).status_code == 409
+    log_in(client, accounts["citizen"])
+    assert client.get("/hub/entities").status_code == 403

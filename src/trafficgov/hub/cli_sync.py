@@ -92,7 +92,28 @@ def sources_command(as_json: Annotated[bool, typer.Option("--json", help="print 
     Console().print(table)
 
 
+def golden_command(as_json: Annotated[bool, typer.Option("--json", help="print one JSON object per entity kind")] = False) -> None:
+    """主数据 — rebuild the golden records of people, companies and vehicles from every source's records."""
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.config import Settings
+    from trafficgov.hub import golden_service
+
+    db = _database()
+    summaries = golden_service.run(db, cli_actor(db, Settings.from_env().cli_user))
+    if as_json:
+        for s in summaries:
+            print(json.dumps(asdict(s), ensure_ascii=False))
+        return
+    table = Table(title="主数据 golden records")
+    for label in ("类型 entity", "提及 mentions", "主数据 records", "多来源 multi-source", "待确认 doubtful"):
+        table.add_column(label)
+    for s in summaries:
+        table.add_row(s.entity, str(s.mentions), str(s.records), str(s.multi_source), str(s.doubtful))
+    err.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `sync` and `sources` to the hub's Typer app."""
+    """Add `sync`, `sources` and `golden` to the hub's Typer app."""
     app.command("sync")(sync_command)
     app.command("sources")(sources_command)
+    app.command("golden")(golden_command)

@@ -79,12 +79,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from trafficgov.enforcement.drivers_api import router as drivers_api
     from trafficgov.enforcement.oversight_api import router as oversight_api
     from trafficgov.enforcement.procedure_api import router as procedure_api
+    from trafficgov.hub.golden_api import router as golden_api
+    from trafficgov.hub.quality_api import router as quality_api
     from trafficgov.hub.sharing_api import router as sharing_api
     from trafficgov.imports.api import router as imports_api
     from trafficgov.registry.api import router as registry_api
     from trafficgov.web.pages import router as pages
 
-    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, drivers_api, oversight_api, procedure_api, credit_api, credit_lists_api, credit_warnings_api, sharing_api, pages):
+    for router in (accounts_api, registry_api, imports_api, audit_api, enforcement_api, drivers_api, oversight_api, procedure_api, credit_api, credit_lists_api, credit_warnings_api, sharing_api, golden_api, quality_api, pages):
         app.include_router(router)
 
     def error(request: Request, status: int, detail: dict) -> JSONResponse:

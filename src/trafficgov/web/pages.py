@@ -81,6 +81,7 @@ def _include_areas() -> None:
         pages_credit_warnings,
         pages_enforcement,
         pages_hub,
+        pages_hub_quality,
         pages_me,
         pages_oversight,
         pages_procedure,
@@ -88,7 +89,7 @@ def _include_areas() -> None:
         pages_work,
     )
 
-    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement, pages_oversight, pages_procedure, pages_credit, pages_credit_lists, pages_credit_warnings, pages_hub):
+    for area in (pages_me, pages_records, pages_work, pages_audit, pages_enforcement, pages_oversight, pages_procedure, pages_credit, pages_credit_lists, pages_credit_warnings, pages_hub, pages_hub_quality):
         router.include_router(area.router)
 
 

@@ -17,7 +17,7 @@ from trafficgov.hub import sharing
 from trafficgov.hub import sharing_service as service
 from trafficgov.registry import service as registry
 from trafficgov.registry.identifiers import is_uscc
-from trafficgov.web.pages_common import PageRoute, render
+from trafficgov.web.pages_common import PageRoute, mask_text, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 APPROVERS = (Role.ADMIN, Role.LEGAL_REVIEWER, Role.PARTNER, Role.SUPERVISOR)
@@ -177,3 +177,88 @@ async def act_on_grant(grant_id: GrantId, request: Request, actor: Actor = Depen
 @router.get("/me/reads", response_class=HTMLResponse)
 def my_reads(request: Request, actor: Actor = Depends(require(Role.CITIZEN, page=True))):
     return render(request, "me_reads.html", actor, reads=service.reads_about_me(_db(request), actor))
+
+
+# ---------------------------------------------------------------- golden records and the clerk's link queue
+
+GOLDEN_READERS = (Role.CLERK, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN, Role.COMMAND, Role.LEGAL_REVIEWER)
+ENTITY_LABELS = {"people": "人员", "companies": "企业", "vehicles": "车辆"}
+COLUMN_LABELS = {
+    "id_number": "身份证号码", "name": "姓名/名称", "phone": "联系电话", "address": "住址", "birth_date": "出生日期", "sex": "性别",
+    "former_name": "曾用名", "uscc": "统一社会信用代码", "permit_number": "许可证号", "kind": "类别", "vin": "车辆识别代号",
+    "plate_number": "号牌号码", "plate_type": "号牌种类", "owner_id": "所有人证件号码", "vehicle_type": "车辆类型",
+}
+
+
+def _source_names() -> dict[str, str]:
+    from trafficgov.hub.mapping import mappings
+
+    return {code: m.name_zh for code, m in mappings().items()}
+
+
+@router.get("/hub/entities", response_class=HTMLResponse)
+def entities_page(
+    request: Request,
+    entity: Annotated[str, Query(pattern="^(people|companies|vehicles)$")] = "vehicles",
+    q: Annotated[str, Query(max_length=64)] = "",
+    key: Annotated[str, Query(max_length=160)] = "",
+    actor: Actor = Depends(require(*GOLDEN_READERS, page=True)),
+):
+    from trafficgov.hub import golden_service
+
+    db = _db(request)
+    record, error, status_code = None, None, 200
+    if key:
+        try:
+            record = golden_service.get_record(db, actor, entity, key)
+        except NotFound:
+            error, status_code = f"没有主数据：{key}", 404
+    found = golden_service.search(db, actor, entity, q) if q else []
+    return render(
+        request, "hub_entities.html", actor, status_code=status_code, entity=entity, q=q, record=record, found=found, error=error,
+        counts=golden_service.counts(db), entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(),
+        may_run=actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK), mask=lambda v: mask_text(actor, str(v)),
+    )
+
+
+@router.post("/hub/entities/run", response_class=HTMLResponse)
+def rebuild(request: Request, actor: Actor = Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.CLERK, page=True))):
+    from trafficgov.hub import golden_service
+
+    summaries = golden_service.run(_db(request), actor)
+    return render(
+        request, "hub_entities.html", actor, entity="vehicles", q="", record=None, found=[], error=None, counts=golden_service.counts(_db(request)),
+        entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(), may_run=True, summaries=summaries,
+        mask=lambda v: mask_text(actor, str(v)),
+    )
+
+
+def _links_page(request: Request, actor: Actor, status: str, status_code: int = 200, **context):
+    from trafficgov.hub import golden_service
+
+    return render(
+        request, "hub_links.html", actor, status_code=status_code, status=status, reviews=golden_service.list_reviews(_db(request), actor, status=status or None),
+        labels=golden_service.DECISION_LABELS_ZH, entity_labels=ENTITY_LABELS, source_names=_source_names(),
+        may_decide=actor.role in golden_service.DECIDERS, mask=lambda v: mask_text(actor, str(v)), **context,
+    )
+
+
+@router.get("/hub/links", response_class=HTMLResponse)
+def links_page(
+    request: Request,
+    status: Annotated[str, Query(pattern="^(|pending|confirm|split)$")] = "pending",
+    actor: Actor = Depends(require(*GOLDEN_READERS, page=True)),
+):
+    return _links_page(request, actor, status)
+
+
+@router.post("/hub/links/{review_id}", response_class=HTMLResponse)
+async def decide_link(review_id: GrantId, request: Request, actor: Actor = Depends(require(Role.CLERK, Role.SUPERVISOR, Role.ADMIN, page=True))):
+    from trafficgov.hub import golden_service
+
+    form = await request.form()
+    try:
+        done = golden_service.decide_review(_db(request), actor, review_id, str(form.get("decision", ""))[:8], note=str(form.get("note", ""))[:512])
+    except (FieldError, Conflict) as exc:
+        return _links_page(request, actor, "pending", status_code=422 if isinstance(exc, FieldError) else 409, error=exc.zh)
+    return _links_page(request, actor, "pending", notice=f"关联 {done['id']}：{done['status_zh']}，下次重建主数据时生效。")
