@@ -64,6 +64,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ite
     from trafficgov.credit import jobs
 
     jobs.daily(db, admin, DEMO_AS_OF)  # the credit pages read the kept run
+    import shutil
+
+    from trafficgov.demo.load import sync_demo_sources
+
+    shutil.copytree(demo_dir, folder / "city")
+    sync_demo_sources(db, admin, folder / "city", 1)  # the hub's pages: sources, golden records, data quality
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -371,3 +377,23 @@ def test_a_partner_asks_for_a_grant_the_owner_approves_and_the_person_sees_the_r
     page.wait_for_url("**/me/reads")
     assert "济南市交通运输局" in page.locator("#reads").inner_text()
     shoot(page, "13-me-reads")
+
+
+def test_a_clerk_reads_a_golden_record_and_the_transport_department_its_data_quality(page, accounts):
+    log_in(page, accounts["clerk"])
+    page.get_by_role("link", name="主数据").click()
+    page.wait_for_url("**/hub/entities")
+    page.get_by_label("主数据键").fill("鲁A")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查找").click()
+    with page.expect_navigation():
+        page.locator("#found tbody tr a").first.click()
+    assert "来源系统" in page.locator("#golden").inner_text()
+    shoot(page, "14-golden-record")
+
+    log_in(page, accounts["partner"])
+    page.get_by_role("link", name="数据质量").click()
+    page.wait_for_url("**/hub/quality")
+    text = page.locator("main").inner_text()
+    assert "道路运输" in text and "保险" not in text  # the transport department sees its own sources only
+    shoot(page, "15-data-quality")

@@ -94,7 +94,7 @@ def seed_sharing(db: Database) -> int:
 
 def sync_demo_sources(db: Database, actor: Actor, city_dir: Path, seed: int, *, progress: Callable[[int, int], None] | None = None) -> list:
     """The demo city's department systems (files that disagree the way real ones do) written and synced into
-    the hub, each through its own mapping, as `trafficgov hub sync` would; then the golden records are built."""
+    the hub, each through its own mapping, as `trafficgov hub sync` would; then the golden records are built and the data quality measured."""
     from datetime import UTC, datetime
 
     from trafficgov.demo.sources import write_sources
@@ -108,7 +108,8 @@ def sync_demo_sources(db: Database, actor: Actor, city_dir: Path, seed: int, *, 
         summaries.append(sync_source(db, code, actor, origin=city_dir / "sources", at=datetime.now(UTC)))
         if progress:
             progress(done, len(codes))
-    from trafficgov.hub import golden_service
+    from trafficgov.hub import golden_service, quality_service
 
     golden_service.run(db, actor)
+    quality_service.measure(db, actor)
     return summaries
