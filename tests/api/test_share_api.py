@@ -12,6 +12,7 @@ from trafficgov.accounts import service as accounts_service
 from trafficgov.accounts.model import Role
 from trafficgov.audit import service as audit
 from trafficgov.config import read_or_create_key
+from trafficgov.errors import Forbidden, NotFound
 from trafficgov.registry import service as registry
 
 TODAY = datetime.now(UTC).date()
@@ -181,3 +182,54 @@ def test_a_service_fetches_a_material_with_its_provenance_instead_of_asking(load
         sharing_service.fetch_material(loaded, get_user(loaded, "citizen"), "vehicle_inspection_status", vehicle, "vehicle_registration_check")
     with loaded.transaction() as session:
         assert any(r.record_key == vehicle and r.actor == "clerk" for r in audit.search(session, action="share"))
+
+
+def test_materials_held_by_other_departments_come_from_their_synced_systems(loaded, client, tokens, demo_dir, tmp_path):
+    """交强险保单 and 三检合一报告 live in the insurers' and the inspection stations' systems: the hub's synced copy
+    answers, under the owner's grant, with the source record as provenance."""
+    import csv
+    import json
+    import shutil
+
+    from trafficgov.accounts.service import create_user, get_user
+    from trafficgov.demo.load import sync_demo_sources
+    from trafficgov.hub import sharing_service
+
+    city = tmp_path / "city"
+    shutil.copytree(demo_dir, city)
+    sync_demo_sources(loaded, get_user(loaded, "admin"), city, 1)
+    with (demo_dir / "organisations.csv").open(encoding="utf-8") as handle:
+        insurance = next(o["code"] for o in csv.DictReader(handle) if o["kind"] == "insurance")
+    insurer = create_user(loaded, "insurer", "pw-insurer-2026", Role.PARTNER, org_code=insurance, profile="test")
+    truth = json.loads((city / "sources" / "truth.json").read_text(encoding="utf-8"))["sources"]["ins_ctpl"]["records"]
+    plate, plate_type = next(t["vehicle"] for t in truth.values() if not t["quarantine"])
+    subject = f"{plate}:{plate_type}"
+
+    admin, clerk = get_user(loaded, "admin"), get_user(loaded, "clerk")
+    with pytest.raises(sharing_service.ShareRefused):  # not granted yet
+        sharing_service.fetch_material(loaded, clerk, "vehicle_insurance_policy", subject, "vehicle_registration_check")
+    asked = sharing_service.request_grant(loaded, admin, dataset="vehicle_insurance_policy", purpose="vehicle_registration_check",
+                                          fields=["policy_number", "insurer", "ends_on", "in_force"], legal_basis="《机动车登记规定》第四条",
+                                          valid_from=TODAY, expires_on=TODAY + timedelta(days=90))
+    with pytest.raises(Forbidden):  # the bureau cannot approve what the insurers own
+        sharing_service.decide_grant(loaded, admin, asked.id, approve=True)
+    sharing_service.decide_grant(loaded, insurer, asked.id, approve=True)
+    material = sharing_service.fetch_material(loaded, clerk, "vehicle_insurance_policy", subject, "vehicle_registration_check")
+    assert material.owner_zh == "保险监管/行业" and material.source.startswith("ins_ctpl/")
+    assert set(material.fields) == {"policy_number", "insurer", "ends_on", "in_force"} and material.fields["policy_number"]
+    with pytest.raises(NotFound):
+        sharing_service.fetch_material(loaded, clerk, "vehicle_insurance_policy", "鲁Q00000:02", "vehicle_registration_check")
+
+
+def test_the_catalogue_refuses_a_hub_dataset_naming_fields_its_kind_lacks(tmp_path):
+    import yaml
+
+    from trafficgov.hub import sharing
+
+    raw = yaml.safe_load(sharing.CATALOGUE_FILE.read_text(encoding="utf-8"))
+    dataset = next(d for d in raw["versions"][0]["datasets"] if d["code"] == "vehicle_insurance_policy")
+    dataset["fields"].append({"name": "salary", "label_zh": "工资"})
+    path = tmp_path / "sharing.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(sharing.CatalogueError, match="salary"):
+        sharing.load_catalogue(path)

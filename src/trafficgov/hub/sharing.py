@@ -54,14 +54,27 @@ class DatasetField(_Strict):
     personal: bool = False  # 个人信息: shown on the person's "who read my data" page
 
 
+class HubReader(_Strict):
+    """Where a dataset held in another department's system is read: the hub's records of `hub_kind` whose
+    fields equal the subject's (`match`: standard field -> subject part), the one latest by `latest`;
+    `in_force` [from, to] adds a derived field `in_force` (the read's day lies within them)."""
+
+    hub_kind: StrictStr
+    match: dict[StrictStr, Literal["plate_number", "plate_type", "id_number", "uscc"]] = Field(min_length=1)
+    latest: StrictStr
+    in_force: tuple[StrictStr, StrictStr] | None = None
+
+
 class Dataset(_Strict):
-    """共享数据集 — one shareable dataset or service, its owner department, subject key and fields."""
+    """共享数据集 — one shareable dataset or service, its owner department, subject key and fields; read from the
+    registry, or (`reader`) from the hub's copy of the owner's own system."""
 
     code: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
     label_zh: StrictStr = Field(min_length=1)
     owner: StrictStr
     subject: Literal["vehicle", "person", "company"]
     description_zh: StrictStr = Field(min_length=1)
+    reader: HubReader | None = None
     fields: list[DatasetField] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -71,6 +84,17 @@ class Dataset(_Strict):
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"dataset {self.code}: a field is listed twice")
+        if self.reader is not None:
+            from trafficgov.hub.standard import standard
+
+            kind = standard().kinds.get(self.reader.hub_kind)
+            if kind is None:
+                raise ValueError(f"dataset {self.code}: unknown hub kind {self.reader.hub_kind!r}")
+            derived = {"in_force"} if self.reader.in_force else set()
+            needed = {*self.reader.match, self.reader.latest, *(self.reader.in_force or ()), *(set(names) - derived)}
+            unknown = needed - set(kind.fields)
+            if unknown:
+                raise ValueError(f"dataset {self.code}: {self.reader.hub_kind} has no fields {sorted(unknown)}")
         return self
 
     @property

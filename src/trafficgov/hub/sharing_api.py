@@ -139,8 +139,8 @@ def list_grants(
     return [grant_out(g) for g in service.list_grants(db(request), actor, status=status)]
 
 
-@router.post("/share/grants", response_model=GrantOut, status_code=201, summary="申请共享授权（协作部门）")
-def request_grant(body: GrantRequest, request: Request, actor: Actor = Depends(require(Role.PARTNER))) -> GrantOut:
+@router.post("/share/grants", response_model=GrantOut, status_code=201, summary="申请共享授权（协作部门；本局系统管理员为本局业务申请）")
+def request_grant(body: GrantRequest, request: Request, actor: Actor = Depends(require(Role.PARTNER, Role.ADMIN))) -> GrantOut:
     return grant_out(service.request_grant(
         db(request), actor, dataset=body.dataset, purpose=body.purpose, fields=body.fields, legal_basis=body.legal_basis,
         valid_from=body.valid_from, expires_on=body.expires_on,

@@ -22,6 +22,7 @@ from trafficgov.errors import Conflict, FieldError, Forbidden, NotFound
 from trafficgov.hub import sharing
 from trafficgov.hub.model import DEPARTMENT_LABELS_ZH
 from trafficgov.hub.sharing_store import ShareCaseRow, ShareGrantRow, ShareReadRow
+from trafficgov.hub.store import HubRecordRow
 from trafficgov.registry import service as registry
 from trafficgov.store.db import Database
 
@@ -105,10 +106,11 @@ def request_grant(
     db: Database, actor: Actor, *, dataset: str, purpose: str, fields: list[str], legal_basis: str,
     valid_from: date, expires_on: date, at: datetime | None = None,
 ) -> sharing.Grant:
-    """申请共享授权 — a partner department asks for fields of a dataset for one purpose until an expiry."""
+    """申请共享授权 — a partner department (or the bureau's administrator, for the bureau's own services) asks
+    for fields of a dataset for one purpose until an expiry."""
     at = at or datetime.now(UTC)
-    if actor.role is not Role.PARTNER or not actor.unit:
-        raise Forbidden("只有协作部门账户可以申请共享授权", "only a partner department's account may ask for a grant")
+    if actor.role not in (Role.PARTNER, Role.ADMIN) or not actor.unit:
+        raise Forbidden("只有协作部门或本局系统管理员可以申请共享授权", "only a partner department or the bureau's administrator may ask for a grant")
     version = sharing.catalogue().at(at.date())
     chosen = sharing.validate_request(version, dataset, purpose, fields, legal_basis, valid_from, expires_on)
     with db.transaction(write=True) as session:
@@ -215,6 +217,47 @@ def organisation_names(db: Database) -> dict[str, str]:
 # ---------------------------------------------------------------- reads
 
 
+def _subject_parts(spec: sharing.Dataset, key: str) -> tuple[str, dict[str, str]]:
+    if spec.subject == "vehicle":
+        plate, plate_type = registry.parse_vehicle_key(key)
+        return f"{plate}:{plate_type}", {"plate_number": plate, "plate_type": plate_type}
+    if spec.subject == "person":
+        from trafficgov.registry.rows import holder_id
+
+        number = holder_id({"subject": key}, "subject")
+        return number, {"id_number": number}
+    from trafficgov.registry.identifiers import validate_uscc
+
+    code = validate_uscc(key, "subject")
+    return code, {"uscc": code}
+
+
+def read_record(db: Database, spec: sharing.Dataset, key: str, day: date) -> tuple[str, dict, str | None, str]:
+    """The subject's record for a dataset, from where its owner keeps it: the registry, or the hub's copy of the
+    owner's own system (the latest matching record). Returns (key, values, the natural person, provenance)."""
+    if spec.reader is None:
+        norm, values, person = registry.record_for_sharing(db, spec.subject, key, day)
+        return norm, values, person, "registry"
+    reader = spec.reader
+    norm, parts = _subject_parts(spec, key)
+    with db.transaction() as session:
+        stmt = select(HubRecordRow).where(HubRecordRow.kind == reader.hub_kind)
+        for std_field, part in reader.match.items():
+            stmt = stmt.where(HubRecordRow.fields[std_field].as_string() == parts[part])
+        rows = list(session.scalars(stmt))
+    if not rows:
+        raise NotFound(norm)
+    row = max(rows, key=lambda r: (str((r.fields or {}).get(reader.latest) or ""), r.source_id))
+    values = dict(row.fields or {})
+    if reader.in_force:
+        start, end = (values.get(f) for f in reader.in_force)
+        values["in_force"] = bool(start and end and date.fromisoformat(str(start)) <= day <= date.fromisoformat(str(end)))
+    person = parts.get("id_number") if spec.subject == "person" else None
+    if spec.subject == "vehicle":
+        person = registry.owner_person(db, parts["plate_number"], parts["plate_type"])
+    return norm, values, person, f"{row.source}/{row.source_id}"
+
+
 def _log_read(session: Session, actor: Actor, *, at: datetime, dataset: str, purpose: str, subject: str, person: str | None,
               fields: tuple[str, ...], grant_id: int | None, outcome: str, refusal: str | None, case_ref: str | None) -> None:
     session.add(ShareReadRow(
@@ -249,7 +292,7 @@ def share(db: Database, actor: Actor, dataset: str, subject: str, purpose: str, 
         raise ShareRefused(decision)
     assert spec is not None
     try:
-        key, record, person = registry.record_for_sharing(db, spec.subject, subject, day)
+        key, record, person, provenance = read_record(db, spec, subject, day)
     except NotFound:
         with db.transaction(write=True) as session:
             _log_read(session, actor, at=at, dataset=dataset, purpose=purpose, subject=subject, person=None, fields=(), grant_id=decision.id,
@@ -261,7 +304,7 @@ def share(db: Database, actor: Actor, dataset: str, subject: str, purpose: str, 
                   outcome="served", refusal=None, case_ref=(case_ref or "").strip() or None)
     return SharedRecord(
         dataset=dataset, subject=key, purpose=purpose, grant_id=decision.id, fields=sharing.project(record, granted),
-        source="registry", owner=spec.owner, as_of=day, read_at=at,
+        source=provenance, owner=spec.owner, as_of=day, read_at=at,
     )
 
 
@@ -308,18 +351,21 @@ def fetch_material(db: Database, actor: Actor, material: str, subject: str, purp
         raise Forbidden("只有工作人员办理业务时可以调取材料", "only staff handling a matter may fetch materials")
     fields: tuple[str, ...] = spec.field_names
     if spec.owner != "traffic_police":
+        # another department's data: a grant to any unit of the bureau serves the bureau's services
         with db.transaction() as session:
             grants = [_grant(r) for r in session.scalars(select(ShareGrantRow).where(ShareGrantRow.dataset == material))]
-        consumer = actor.unit or ""
-        decision = sharing.check_access(version, material, purpose, consumer, grants, at.date())
-        if isinstance(decision, sharing.Refusal):
-            raise ShareRefused(decision)
-        fields = decision.fields
-    key, record, person = registry.record_for_sharing(db, spec.subject, subject, at.date())
+        bureau = sorted(code for code, (kind, _name) in _org_kinds(db).items() if kind in BUREAU_ORG_KINDS)
+        decisions = [sharing.check_access(version, material, purpose, unit, grants, at.date()) for unit in bureau]
+        granted = [d for d in decisions if isinstance(d, sharing.Grant)]
+        if not granted:
+            refusal = next((d for d in decisions if isinstance(d, sharing.Refusal) and d.code != "no_grant"), None)
+            raise ShareRefused(refusal or sharing.Refusal("no_grant", f"本局未获得“{spec.label_zh}”的共享授权", f"the bureau holds no grant for {material}"))
+        fields = max(granted, key=lambda g: g.id).fields
+    key, record, person, provenance = read_record(db, spec, subject, at.date())
     with db.transaction(write=True) as session:
         _log_read(session, actor, at=at, dataset=material, purpose=purpose, subject=key, person=person, fields=fields, grant_id=None,
                   outcome="served", refusal=None, case_ref=None)
-    return Material(material=material, subject=key, fields=sharing.project(record, fields), source="registry", owner=spec.owner,
+    return Material(material=material, subject=key, fields=sharing.project(record, fields), source=provenance, owner=spec.owner,
                     owner_zh=spec.owner_zh, as_of=at.date(), fetched_at=at)
 
 

@@ -593,3 +593,10 @@ def plates_of_owner(db: Database, owner_id: str) -> list[str]:
     """The vehicle keys (`号牌号码:号牌种类`) registered to one owner, for the owner's 'who read my data' page."""
     with db.transaction() as session:
         return [f"{p}:{t}" for p, t in session.execute(select(VehicleRow.plate_number, VehicleRow.plate_type).where(VehicleRow.owner_id == owner_id))]
+
+
+def owner_person(db: Database, plate_number: str, plate_type: str) -> str | None:
+    """The resident ID number of a vehicle's owner when the owner is a person (None for a company or unknown)."""
+    with db.transaction() as session:
+        owner = session.scalar(select(VehicleRow.owner_id).where(VehicleRow.plate_number == plate_number, VehicleRow.plate_type == plate_type))
+    return owner if owner and owner[:17].isdigit() else None
