@@ -19,6 +19,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The Spark backend of entity resolution (trafficgov[spark], ~500 MB, runs on the machine's Java 17):
+# the suite tests it, the demo does not need it.
+$(BIN)/.installed-spark: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[test,spark]'
+	touch $@
+
 demo: $(BIN)/.installed ## set up, build the demo city (SQLite under ./var) and serve at http://127.0.0.1:8000
 	$(BIN)/trafficgov demo build --seed $(SEED) --size $(SIZE) --if-missing
 	$(BIN)/trafficgov serve --host $(HOST) --port $(PORT)
@@ -29,13 +35,13 @@ serve: $(BIN)/.installed ## serve the platform on the current store
 system-deps: ## install Debian's chromium and CJK fonts (browser tests), start PostgreSQL if it is down
 	bash scripts/system-deps.sh
 
-test: $(BIN)/.installed system-deps ## set up and run the whole suite (SQLite and PostgreSQL, browser tests included)
+test: $(BIN)/.installed-spark system-deps ## set up and run the whole suite (SQLite and PostgreSQL, browser and Spark tests included)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
-	$(BIN)/pytest -n 2 tests
+	$(BIN)/pytest -n 2 --dist loadgroup tests
 
 test-fast: $(BIN)/.installed ## the suite without the browser tests
-	$(BIN)/pytest -n 2 -m 'not browser' tests
+	$(BIN)/pytest -n 2 --dist loadgroup -m 'not browser' tests
 
 lint: $(BIN)/.installed ## ruff and the import contracts
 	$(BIN)/ruff check src tests bench

@@ -124,8 +124,14 @@ class _Writer:
     def name(self, name: str, p: float = 0.08) -> str:
         return self.corrupt.homophone(name) if name and self.chance(p) else name
 
-    def company(self, name: str, p: float = 0.25) -> str:
-        return self.corrupt.company_variant(name) if name and self.chance(p) else name
+    def company(self, name: str, p: float = 0.25, typo: float = 0.06) -> str:
+        """The company's name as another system writes it: with or without its legal form or city (p), or with a
+        homophone typed for one character (typo) — only the typo is a real disagreement."""
+        if not name:
+            return name
+        if self.chance(typo):
+            return self.corrupt.homophone(name)
+        return self.corrupt.company_variant(name) if self.chance(p) else name
 
     def plate(self, plate: str, p: float = 0.3) -> str:
         return self.corrupt.plate_variant(plate) if self.chance(p) else plate

@@ -55,12 +55,14 @@ def link_command(
     kind: Annotated[str, typer.Option("--kind", help="people, companies or vehicles")],
     threshold: Annotated[float | None, typer.Option("--threshold", help="lowest match probability written (default: the kind's, from hub/data/linkage.yaml)")] = None,
     encoding: Annotated[str, typer.Option("--encoding", help="utf-8 (with or without BOM) or gb18030")] = "utf-8",
+    backend: Annotated[str, typer.Option("--backend", help="duckdb (in memory, default) or spark (needs pip install 'trafficgov[spark]')")] = "duckdb",
 ) -> None:
     """关联 — write one JSON line {left_id, right_id, match_probability} per pair taken for the same entity."""
     from trafficgov.hub.link import link
 
     try:
-        matches = link(kind, read_rows(left, encoding, "left"), read_rows(right, encoding, "right"), threshold=threshold)
+        left_rows, right_rows = read_rows(left, encoding, "left"), read_rows(right, encoding, "right")
+        matches = link(kind, left_rows, right_rows, threshold=threshold, backend=backend)  # type: ignore[arg-type]
     except FieldError as exc:
         _fail(exc)
     out = sys.stdout

@@ -56,7 +56,7 @@ class Attribute(_Strict):
 
     code: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")
     label_zh: StrictStr = Field(min_length=1)
-    compare: Literal["exact", "text"] = "exact"
+    compare: Literal["exact", "text", "company_name"] = "exact"
     fields: dict[str, str] = Field(min_length=2)
 
 
@@ -367,7 +367,7 @@ class Meter:
                 if name is None or name not in normalised:
                     continue
                 shown = str(to_json_value(normalised[name]))
-                comparable = (normalise.compact(shown) or "") if attribute.compare == "text" else shown
+                comparable = _comparable(attribute.compare, shown)
                 values[attribute.code] = (name, comparable, shown)
             if values:
                 key = tuple(str(to_json_value(normalised[k])) for k in keys)
@@ -532,3 +532,13 @@ def alerts(source: str, syncs: list[SyncInfo], current: SourceQuality | None, pr
         found.append(Alert(source, "repeats", "info",
                            f"最近一次同步读取{last.read}条，均与已有记录相同（来源重复发送）：数据未丢失也未重复入库，不构成告警"))
     return found
+
+
+def _comparable(mode: str, shown: str) -> str:
+    """How two sources' values are compared: as sent, as text (no spaces, no full-width), or as a company
+    name's core (without 有限公司 and the place prefix: 济南信城客运有限公司 and 信城客运 agree)."""
+    if mode == "text":
+        return normalise.compact(shown) or ""
+    if mode == "company_name":
+        return normalise.company_core(shown) or normalise.compact(shown) or ""
+    return shown
