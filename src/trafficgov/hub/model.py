@@ -6,16 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# 数据来源部门 — the departments whose systems feed the hub (codes as in accounts.model.ORG_KIND_LABELS_ZH,
-# plus the bureau itself).
+from trafficgov.accounts.model import BUREAU_ORG_KINDS, ORG_KIND_LABELS_ZH
+
+# 数据来源部门 — the departments whose systems feed the hub: the bureau itself, and the partner departments
+# (their codes and labels are the organisation kinds of accounts.model).
 DEPARTMENT_LABELS_ZH = {
     "traffic_police": "公安交管",
-    "transport": "交通运输部门",
-    "market_regulation": "市场监管部门",
-    "tax": "税务部门",
-    "insurance": "保险监管/行业",
-    "emergency": "应急管理部门",
-    "city_management": "城市管理部门",
+    **{kind: label for kind, label in ORG_KIND_LABELS_ZH.items() if kind not in BUREAU_ORG_KINDS},
 }
 
 

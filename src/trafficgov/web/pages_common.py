@@ -177,6 +177,17 @@ def render(
     )
 
 
+def status_of(exc: Exception) -> int:
+    """The HTTP status a page answers a refused action with: 422 a field is wrong, 409 someone acted first,
+    403 not allowed, 404 not found."""
+    from trafficgov.errors import Conflict, FieldError, Forbidden, NotFound
+
+    for kind, status in ((FieldError, 422), (Conflict, 409), (Forbidden, 403), (NotFound, 404)):
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
 def safe_next(target: str | None) -> str | None:
     """A local path to go back to after login; anything that could leave the site is dropped."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -15,7 +15,7 @@ from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.credit import disputes, lists, lists_service
 from trafficgov.errors import Conflict, FieldError, Forbidden
-from trafficgov.web.pages_common import PageRoute, render
+from trafficgov.web.pages_common import PageRoute, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -138,10 +138,8 @@ def file_dispute(
         disputes.file(_db(request), actor, disputes.DisputeRequest(record_kind=record_kind, record_id=record_id, ground=ground, text=text))  # type: ignore[arg-type]
     except ValidationError:
         return _disputes_page(request, actor, status_code=422, error="请填写记录编号", form=form)
-    except FieldError as exc:
-        return _disputes_page(request, actor, status_code=422, error=exc.zh, form=form)
-    except Conflict as exc:
-        return _disputes_page(request, actor, status_code=409, error=exc.zh, form=form)
+    except (FieldError, Conflict) as exc:
+        return _disputes_page(request, actor, status_code=status_of(exc), error=exc.zh, form=form)
     return RedirectResponse("/credit/disputes", status_code=303)
 
 
@@ -155,8 +153,6 @@ def decide_dispute(
 ):
     try:
         disputes.decide(_db(request), actor, dispute_id, decision == "uphold", note)
-    except FieldError as exc:
-        return _disputes_page(request, actor, status_code=422, error=exc.zh, error_id=dispute_id)
-    except Conflict as exc:
-        return _disputes_page(request, actor, status_code=409, error=exc.zh, error_id=dispute_id)
+    except (FieldError, Conflict) as exc:
+        return _disputes_page(request, actor, status_code=status_of(exc), error=exc.zh, error_id=dispute_id)
     return RedirectResponse("/credit/disputes", status_code=303)

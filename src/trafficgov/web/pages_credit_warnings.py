@@ -13,7 +13,7 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.credit import warnings_service as service
 from trafficgov.credit.warnings import KIND_LABELS_ZH, KINDS
 from trafficgov.errors import Conflict, FieldError
-from trafficgov.web.pages_common import PageRoute, render
+from trafficgov.web.pages_common import PageRoute, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 READERS = (Role.COMPANY, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
@@ -96,8 +96,6 @@ def close(
 ):
     try:
         service.close(_db(request), actor, warning_id, note)
-    except FieldError as exc:
-        return _page(request, actor, status_code=422, error=exc.zh, error_id=warning_id)
-    except Conflict as exc:
-        return _page(request, actor, status_code=409, error=exc.zh, error_id=warning_id)
+    except (FieldError, Conflict) as exc:
+        return _page(request, actor, status_code=status_of(exc), error=exc.zh, error_id=warning_id)
     return RedirectResponse("/credit/warnings", status_code=303)

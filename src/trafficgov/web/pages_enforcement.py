@@ -14,7 +14,7 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.enforcement import drivers, service
 from trafficgov.enforcement.admissibility import erase_reasons
 from trafficgov.errors import Conflict, FieldError
-from trafficgov.web.pages_common import PageRoute, render
+from trafficgov.web.pages_common import PageRoute, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -68,10 +68,8 @@ def reject(
 ):
     try:
         service.reject_capture(_db(request), actor, capture_id, reason_code, note)
-    except FieldError as exc:
-        return _review_page(request, actor, status_code=422, error=exc.zh, error_id=capture_id)
-    except Conflict as exc:
-        return _review_page(request, actor, status_code=409, error=exc.zh, error_id=capture_id)
+    except (FieldError, Conflict) as exc:
+        return _review_page(request, actor, status_code=status_of(exc), error=exc.zh, error_id=capture_id)
     return RedirectResponse("/enforcement/review", status_code=303)
 
 
@@ -134,10 +132,8 @@ def approval(
 ):
     try:
         service.decide_deviation(_db(request), actor, case_id, service.ApprovalRequest(version=version, approve=decision == "approve", note=note))
-    except FieldError as exc:
-        return _case_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except Conflict as exc:
-        return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
+    except (FieldError, Conflict) as exc:
+        return _case_page(request, actor, case_id, status_code=status_of(exc), error=exc.zh)
     return RedirectResponse("/enforcement/approvals", status_code=303)
 
 
@@ -186,10 +182,8 @@ def name_driver(
     """指定实际驾驶人 — the owner names who drove; the named driver confirms online."""
     try:
         drivers.nominate(_db(request), actor, case_id, _nomination(driver_id, note))
-    except FieldError as exc:
-        return _mine_page(request, actor, status_code=422, error=exc.zh, error_case=case_id)
-    except Conflict as exc:
-        return _mine_page(request, actor, status_code=409, error=exc.zh, error_case=case_id)
+    except (FieldError, Conflict) as exc:
+        return _mine_page(request, actor, status_code=status_of(exc), error=exc.zh, error_case=case_id)
     return RedirectResponse(f"/me/violations#case-{case_id}", status_code=303)
 
 
@@ -219,8 +213,6 @@ def verify_driver(
     """民警核实实际驾驶人 — verified at the window: the points go on the driver's licence at once."""
     try:
         drivers.nominate(_db(request), actor, case_id, _nomination(driver_id, note))
-    except FieldError as exc:
-        return _case_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except Conflict as exc:
-        return _case_page(request, actor, case_id, status_code=409, error=exc.zh)
+    except (FieldError, Conflict) as exc:
+        return _case_page(request, actor, case_id, status_code=status_of(exc), error=exc.zh)
     return RedirectResponse(f"/enforcement/cases/{case_id}", status_code=303)

@@ -17,7 +17,7 @@ from trafficgov.hub import sharing
 from trafficgov.hub import sharing_service as service
 from trafficgov.registry import service as registry
 from trafficgov.registry.identifiers import is_uscc
-from trafficgov.web.pages_common import PageRoute, mask_text, render
+from trafficgov.web.pages_common import PageRoute, mask_text, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 APPROVERS = (Role.ADMIN, Role.LEGAL_REVIEWER, Role.PARTNER, Role.SUPERVISOR)
@@ -87,7 +87,7 @@ async def ask_for_grant(request: Request, actor: Actor = Depends(require(Role.PA
             valid_from=_form_day(form.get("valid_from"), "valid_from"), expires_on=_form_day(form.get("expires_on"), "expires_on"),
         )
     except (FieldError, Forbidden) as exc:
-        return _partner_page(request, actor, status_code=422 if isinstance(exc, FieldError) else 403, grant_error=exc.zh, grant_dataset=dataset)
+        return _partner_page(request, actor, status_code=status_of(exc), grant_error=exc.zh, grant_dataset=dataset)
     return _partner_page(request, actor, notice=f"已提交共享授权申请（编号 {grant.id}），待数据所有部门审批。")
 
 
@@ -166,8 +166,7 @@ async def act_on_grant(grant_id: GrantId, request: Request, actor: Actor = Depen
         else:
             raise FieldError("action", "未知的操作", "unknown action")
     except (FieldError, Conflict, Forbidden) as exc:
-        code = 422 if isinstance(exc, FieldError) else 409 if isinstance(exc, Conflict) else 403
-        return _grants_page(request, actor, "", status_code=code, error=exc.zh, error_id=grant_id)
+        return _grants_page(request, actor, "", status_code=status_of(exc), error=exc.zh, error_id=grant_id)
     return _grants_page(request, actor, "", notice=f"授权 {grant.id}：{sharing.GRANT_STATUS_LABELS_ZH[grant.status]}。")
 
 
@@ -260,5 +259,5 @@ async def decide_link(review_id: GrantId, request: Request, actor: Actor = Depen
     try:
         done = golden_service.decide_review(_db(request), actor, review_id, str(form.get("decision", ""))[:8], note=str(form.get("note", ""))[:512])
     except (FieldError, Conflict) as exc:
-        return _links_page(request, actor, "pending", status_code=422 if isinstance(exc, FieldError) else 409, error=exc.zh)
+        return _links_page(request, actor, "pending", status_code=status_of(exc), error=exc.zh)
     return _links_page(request, actor, "pending", notice=f"关联 {done['id']}：{done['status_zh']}，下次重建主数据时生效。")

@@ -18,7 +18,7 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.enforcement import procedure_service as ps
 from trafficgov.enforcement.service import Conflict
 from trafficgov.errors import FieldError
-from trafficgov.web.pages_common import BEIJING, PageRoute, render
+from trafficgov.web.pages_common import BEIJING, PageRoute, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -51,10 +51,8 @@ def procedure_page(case_id: CaseKey, request: Request, actor: Actor = Depends(re
 def notice(case_id: CaseKey, request: Request, facts_zh: Annotated[str, Form(max_length=2000)] = "", actor: Actor = Depends(require(Role.OFFICER, page=True))):
     try:
         ps.serve_notice(_db(request), actor, case_id, ps.NoticeRequest(facts_zh=facts_zh or None))
-    except FieldError as exc:
-        return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except Conflict as exc:
-        return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
+    except (FieldError, Conflict) as exc:
+        return _procedure_page(request, actor, case_id, status_code=status_of(exc), error=exc.zh)
     return RedirectResponse(f"/enforcement/cases/{case_id}/procedure", status_code=303)
 
 
@@ -62,10 +60,8 @@ def notice(case_id: CaseKey, request: Request, facts_zh: Annotated[str, Form(max
 def served(case_id: CaseKey, request: Request, actor: Actor = Depends(require(Role.OFFICER, page=True))):
     try:
         ps.serve_decision(_db(request), actor, case_id, ps.ServeRequest())
-    except FieldError as exc:
-        return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except Conflict as exc:
-        return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
+    except (FieldError, Conflict) as exc:
+        return _procedure_page(request, actor, case_id, status_code=status_of(exc), error=exc.zh)
     return RedirectResponse(f"/enforcement/cases/{case_id}/procedure", status_code=303)
 
 
