@@ -87,3 +87,13 @@ def test_a_pair_below_the_threshold_but_above_the_floor_waits_for_a_clerk():
     result = golden.resolve("vehicles", mentions, lambda *_: [("0", "0", 0.9)], threshold=0.99, version=V)
     assert len(result.clusters) == 2
     assert result.doubtful == [golden.Doubtful("vehicles", "tp_vehicle/V1", "ins_ctpl/P1", 0.9)]
+
+
+def test_the_same_plate_is_one_vehicle_unless_their_vins_differ():
+    mentions = [
+        vehicle("tp_vehicle", "V1", plate_number="鲁A12345", plate_type="02", vin="LVSFKAML4GF423558"),
+        vehicle("tr_gps", "G1", plate_number="鲁A12345", plate_type="02"),  # joined on the exact key, no model
+        vehicle("ins_ctpl", "P1", plate_number="鲁A12345", plate_type="02", vin="LZZ1CLSB6DA123457"),  # the plate handed on
+    ]
+    result = golden.resolve("vehicles", mentions, lambda *_: [], threshold=0.99, version=V)
+    assert sorted(sorted(c.refs()) for c in result.clusters) == [["ins_ctpl/P1"], ["tp_vehicle/V1", "tr_gps/G1"]]

@@ -239,20 +239,29 @@ def resolve(
             by_source.setdefault(m.source, []).append(m)
     clusters: list[Cluster] = []
     doubtful: list[Doubtful] = []
+    by_key: dict[str, int] = {}  # the exact key (valid ID, USCC, plate + plate type) -> its cluster
     for source in _source_order(entity, by_source, version):
         groups = _groups(by_source[source])
-        if not clusters:
-            clusters = [Cluster(entity, g, merge(entity, g, version)) for g in groups]
-            continue
-        left = [_row(str(i), {c: fv.value for c, fv in cl.golden.items()}, entity) for i, cl in enumerate(clusters)]
-        right = [_row(str(j), g[0].values | _merged_values(entity, g, version), entity) for j, g in enumerate(groups)]
-        best: dict[int, tuple[float, int]] = {}
-        for left_id, right_id, p in linker(entity, left, right, floor):
-            i, j = int(left_id), int(right_id)
-            if p > best.get(j, (-1.0, -1))[0]:
-                best[j] = (p, i)
+        # a group whose exact key a golden record already holds is that entity (unless a clerk split them or
+        # their VINs differ: a plate handed on to another vehicle); only the rest go to the model
+        keyed: dict[int, int] = {}
         for j, group in enumerate(groups):
-            target = _decided_target(clusters, group, decisions)
+            i = by_key.get(group_key(group[0]) or "")
+            if i is not None and _verdict(clusters[i], group, decisions) != "split" and not _keys_conflict(clusters[i], group):
+                keyed[j] = i
+        rest = [j for j in range(len(groups)) if j not in keyed]
+        best: dict[int, tuple[float, int]] = {}
+        if clusters and rest:
+            left = [_row(str(i), {c: fv.value for c, fv in cl.golden.items()}, entity) for i, cl in enumerate(clusters)]
+            right = [_row(str(j), groups[j][0].values | _merged_values(entity, groups[j], version), entity) for j in rest]
+            for left_id, right_id, p in linker(entity, left, right, floor):
+                i, j = int(left_id), int(right_id)
+                if p > best.get(j, (-1.0, -1))[0]:
+                    best[j] = (p, i)
+        for j, group in enumerate(groups):
+            target = keyed.get(j)
+            if target is None:
+                target = _decided_target(clusters, group, decisions)
             if target is None and j in best:
                 p, i = best[j]
                 verdict = _verdict(clusters[i], group, decisions)
@@ -264,10 +273,23 @@ def resolve(
                     doubtful.append(Doubtful(entity, min(clusters[i].refs()), group[0].ref, round(p, 6)))
             if target is None:
                 clusters.append(Cluster(entity, list(group), merge(entity, group, version)))
+                target = len(clusters) - 1
             else:
                 clusters[target].members.extend(group)
                 clusters[target].golden = merge(entity, clusters[target].members, version)
+            key = group_key(group[0])
+            if key is not None:
+                by_key.setdefault(key, target)
     return Resolution(entity, clusters, doubtful)
+
+
+def _keys_conflict(cluster: Cluster, group: list[Mention]) -> bool:
+    """Two valid VINs that differ: the same plate on two vehicles (a plate handed on), never one entity."""
+    if cluster.entity != "vehicles":
+        return False
+    mine = nz.vin(cluster.golden["vin"].value) if "vin" in cluster.golden else None
+    theirs = {nz.vin(m.values.get("vin")) for m in group} - {None}
+    return bool(mine and theirs and mine not in theirs)
 
 
 def _merged_values(entity: str, group: list[Mention], version: GoldenVersion) -> dict[str, Any]:

@@ -382,6 +382,7 @@ def _probabilistic(
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import Linker, SettingsCreator, block_on
+    from splink.internals.exceptions import EMTrainingException
 
     spec, kind_settings = SPECS[kind], settings.kinds[kind]  # type: ignore[index]
     db_api = _database_api(backend)
@@ -416,13 +417,19 @@ def _probabilistic(
         ]
         linker = Linker(tables, creator, log_level=logging.ERROR)
         if min(n_left, n_right) >= settings.min_records_to_train:
-            linker.training.estimate_u_using_random_sampling(
-                max_pairs=settings.u_max_pairs, seed=settings.seed, min_count_per_level=None
-            )
-            for rule in kind_settings.em_blocking:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*rule), max_pairs=settings.em_max_pairs, estimate_without_term_frequencies=True
+            try:
+                linker.training.estimate_u_using_random_sampling(
+                    max_pairs=settings.u_max_pairs, seed=settings.seed, min_count_per_level=None
                 )
+                for rule in kind_settings.em_blocking:
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        block_on(*rule), max_pairs=settings.em_max_pairs, estimate_without_term_frequencies=True
+                    )
+            except (ValueError, EMTrainingException):
+                # Training can fail on a lopsided batch (a source linked against golden records it mostly
+                # repeats): EM drives a level's m to 0, or a training rule finds no pairs, and Splink refuses
+                # the model. Score with the shipped starting values instead, as a small batch is.
+                linker = Linker(tables, creator, log_level=logging.ERROR)
         # Splink turns a threshold of 1 into an infinite match weight; filter at exactly `cut` below.
         scored = linker.inference.predict(threshold_match_probability=min(cut, 1 - 1e-9), warning_mode="never")
         columns = "source_dataset_l", "record_id_l", "record_id_r", "match_probability"
