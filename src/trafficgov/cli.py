@@ -164,6 +164,7 @@ def demo_build(
     size: Annotated[str, typer.Option(help="small (tests), medium, large (benchmarks: >= 1 M people)")] = "small",
     as_of: Annotated[str, typer.Option("--as-of", help="reference date of the city (not today)")] = DEFAULT_AS_OF.isoformat(),
     if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing if this city is already loaded")] = False,
+    hub: Annotated[bool | None, typer.Option("--hub/--no-hub", help="sync the department systems into the data hub, build golden records, measure quality (default: on, off for large)")] = None,
 ) -> None:
     """演示城市 — build a deterministic city, import it into the store, create one account per role."""
     from trafficgov.accounts.service import cli_actor
@@ -197,8 +198,10 @@ def demo_build(
 
         summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for, history=True)
         seed_sharing(database)
-        hub_task = progress.add_task("部门数据源同步", total=None)
-        hub = sync_demo_sources(database, actor, out_dir, seed, progress=lambda done, total: progress.update(hub_task, completed=done, total=total))
+        hub_summaries = []
+        if hub if hub is not None else size != "large":
+            hub_task = progress.add_task("部门数据源同步", total=None)
+            hub_summaries = sync_demo_sources(database, actor, out_dir, seed, progress=lambda done, total: progress.update(hub_task, completed=done, total=total))
         credit_task = progress.add_task("信用评分、名单建议与预警", total=None)
         from trafficgov.credit import jobs
 
@@ -214,7 +217,9 @@ def demo_build(
         table.add_row(kind, *(str(v) for v in (s.read, s.inserted, s.updated, s.unchanged, s.quarantined)))
     err.print(table)
     err.print(f"历史数据（违法、事故、检验等）文件：{out_dir}  counts={manifest.counts}")
-    err.print(f"部门数据源：{len(hub)} 个系统，同步 {sum(h.read for h in hub)} 条，入库 {sum(h.inserted for h in hub)} 条，隔离 {sum(h.quarantined for h in hub)} 条")
+    if hub_summaries:
+        err.print(f"部门数据源：{len(hub_summaries)} 个系统，同步 {sum(h.read for h in hub_summaries)} 条，"
+                  f"入库 {sum(h.inserted for h in hub_summaries)} 条，隔离 {sum(h.quarantined for h in hub_summaries)} 条")
     err.print(f"信用评分：{credit['subjects']} 个主体（{credit['graded']} 个评级），名单建议 {credit['proposed']['proposed']} 条，新预警 {credit['warnings']['raised']} 条")
 
 
