@@ -6,6 +6,7 @@ same transaction; a citizen sees only their own records, a company only its own 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
@@ -110,9 +111,16 @@ def licence_view(row: LicenceRow, holder_name: str | None, school_name: str | No
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _vehicle_sets_of(vehicle_type: str, use_nature: str | None, mass_kg: int | None, passengers: int | None) -> tuple[tuple[str, ...], str | None]:
+    """重点车辆 reasons and 两客一危一货 member of a kind of vehicle: few distinct kinds, asked on every look-up."""
+    reasons = key_vehicle_reasons(vehicle_type, use_nature, max_total_mass_kg=mass_kg, rated_passengers=passengers)
+    return tuple(reasons), two_passenger_one_danger_one_freight(vehicle_type, use_nature, max_total_mass_kg=mass_kg)
+
+
 def vehicle_view(row: VehicleRow, masker: Masker, as_of: date, owner_name: str | None = None) -> m.VehicleView:
     tables = code_tables()
-    reasons = key_vehicle_reasons(row.vehicle_type, row.use_nature, max_total_mass_kg=row.max_total_mass_kg, rated_passengers=row.rated_passengers) if row.vehicle_type else []
+    reasons, transport_set = _vehicle_sets_of(row.vehicle_type, row.use_nature, row.max_total_mass_kg, row.rated_passengers) if row.vehicle_type else ((), None)
     return m.VehicleView(
         plate_number=row.plate_number,
         plate_type=row.plate_type,
@@ -135,8 +143,8 @@ def vehicle_view(row: VehicleRow, masker: Masker, as_of: date, owner_name: str |
         status=row.status,
         status_label=tables.label("vehicle_statuses", row.status) if row.status else None,
         key_vehicle=bool(reasons),
-        key_vehicle_reasons=reasons,
-        transport_set=two_passenger_one_danger_one_freight(row.vehicle_type, row.use_nature, max_total_mass_kg=row.max_total_mass_kg) if row.vehicle_type else None,
+        key_vehicle_reasons=list(reasons),
+        transport_set=transport_set,
         inspection_overdue=bool(row.inspection_due and row.inspection_due < as_of),
         insurance_expired=bool(row.insurance_expiry and row.insurance_expiry < as_of),
     )
@@ -378,20 +386,21 @@ def my_records(db: Database, actor: Actor, *, as_of: date | None = None) -> m.My
     """我的信息 — a citizen's own person, licence (points) and vehicles; a company's vehicles and drivers."""
     as_of = as_of or datetime.now(UTC).date()
     masker = Masker(actor)
-    with db.transaction() as session:
-        if actor.role is Role.CITIZEN and actor.id_number:
-            connection = session.connection()
+    if actor.role is Role.CITIZEN and actor.id_number:
+        # the busiest read of the platform: two indexed look-ups on a plain connection, no ORM session
+        with db.engine.connect() as connection:
             person = connection.execute(_PERSON_AND_LICENCE, {"id_number": actor.id_number}).first()
-            licence = _licence_of(person) if person else None
             vehicles = connection.execute(_VEHICLES_OF_OWNER, {"owner_id": actor.id_number}).all()
-            name = person.name if person else None
-            school = person.school_name if person else None
-            return m.MyRecords(
-                role=str(actor.role),
-                person=person_view(person, masker) if person else None,
-                licence=licence_view(licence, name, school, masker) if licence else None,
-                vehicles=[vehicle_view(v, masker, as_of, name) for v in vehicles],
-            )
+        licence = _licence_of(person) if person else None
+        name = person.name if person else None
+        school = person.school_name if person else None
+        return m.MyRecords(
+            role=str(actor.role),
+            person=person_view(person, masker) if person else None,
+            licence=licence_view(licence, name, school, masker) if licence else None,
+            vehicles=[vehicle_view(v, masker, as_of, name) for v in vehicles],
+        )
+    with db.transaction() as session:
         if actor.role is Role.COMPANY and actor.uscc:
             record = None
             company = session.scalar(select(CompanyRow).where(CompanyRow.uscc == actor.uscc))
