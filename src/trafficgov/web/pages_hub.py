@@ -189,6 +189,12 @@ COLUMN_LABELS = {
 }
 
 
+def _kind_labels() -> dict[str, str]:
+    from trafficgov.hub.standard import standard
+
+    return {code: kind.label_zh for code, kind in standard().kinds.items()}
+
+
 def _source_names() -> dict[str, str]:
     from trafficgov.hub.mapping import mappings
 
@@ -212,11 +218,14 @@ def entities_page(
             record = golden_service.get_record(db, actor, entity, key)
         except NotFound:
             error, status_code = f"没有主数据：{key}", 404
+        else:
+            for fv in record["fields"].values():  # kept as ISO text in the record; shown in Beijing time
+                fv["updated_at"] = datetime.fromisoformat(fv["updated_at"]) if fv.get("updated_at") else None
     found = golden_service.search(db, actor, entity, q) if q else []
     return render(
         request, "hub_entities.html", actor, status_code=status_code, entity=entity, q=q, record=record, found=found, error=error,
         counts=golden_service.counts(db), entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(),
-        may_run=actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK), mask=lambda v: mask_text(actor, str(v)),
+        kind_labels=_kind_labels(), may_run=actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK), mask=lambda v: mask_text(actor, str(v)),
     )
 
 
@@ -227,7 +236,7 @@ def rebuild(request: Request, actor: Actor = Depends(require(Role.ADMIN, Role.SU
     summaries = golden_service.run(_db(request), actor)
     return render(
         request, "hub_entities.html", actor, entity="vehicles", q="", record=None, found=[], error=None, counts=golden_service.counts(_db(request)),
-        entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(), may_run=True, summaries=summaries,
+        entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(), kind_labels=_kind_labels(), may_run=True, summaries=summaries,
         mask=lambda v: mask_text(actor, str(v)),
     )
 
