@@ -212,3 +212,32 @@ def decide_review(db: Database, actor: Actor, review_id: int, decision: str, *, 
             purpose=None, at=at, detail={"entity": row.entity, "left": row.left_ref, "right": row.right_ref, "decision": decision},
         ))
         return {"id": row.id, "status": row.status, "status_zh": DECISION_LABELS_ZH[row.status]}
+
+
+def split_member(db: Database, actor: Actor, entity: str, key: str, member: str, *, note: str, at: datetime | None = None) -> dict[str, Any]:
+    """拆出 — a clerk says one record of a golden record is another entity (a plate handed on, a namesake); kept
+    as a split decision against the record's other members, so every later build keeps them apart."""
+    _require(actor, DECIDERS)
+    at = at or datetime.now(UTC)
+    if not note.strip():
+        raise FieldError("note", "拆分须说明理由", "state why the record is another entity")
+    with db.transaction(write=True) as session:
+        row = session.scalar(select(GoldenRecordRow).where(GoldenRecordRow.entity == entity, GoldenRecordRow.golden_key == key))
+        if row is None:
+            raise NotFound(key)
+        others = [ref for ref in row.members if ref != member]
+        if member not in row.members or not others:
+            raise FieldError("member", "该记录不在此主数据中，或是其唯一的记录", "the record is not a member, or the only one")
+        for other in others:
+            left, right = sorted((other, member))
+            review = session.scalar(select(LinkReviewRow).where(
+                LinkReviewRow.entity == entity, LinkReviewRow.left_ref == left, LinkReviewRow.right_ref == right))
+            if review is None:
+                review = LinkReviewRow(entity=entity, left_ref=left, right_ref=right, probability=1.0, first_seen_at=at, last_seen_at=at, status="split")
+                session.add(review)
+            review.status, review.decided_by, review.decided_at, review.note = "split", actor.username, at, note.strip()[:512]
+        audit.append(session, AuditEntry(
+            actor=actor.username, role=str(actor.role), unit=actor.unit, action="decide", entity="hub_link", record_key=key[:256],
+            purpose=None, at=at, detail={"entity": entity, "split": member, "from": len(others)},
+        ))
+        return {"key": key, "member": member, "pairs": len(others)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from trafficgov.accounts import service as accounts
 from trafficgov.accounts.guard import require
@@ -201,19 +202,12 @@ def _source_names() -> dict[str, str]:
     return {code: m.name_zh for code, m in mappings().items()}
 
 
-@router.get("/hub/entities", response_class=HTMLResponse)
-def entities_page(
-    request: Request,
-    entity: Annotated[str, Query(pattern="^(people|companies|vehicles)$")] = "vehicles",
-    q: Annotated[str, Query(max_length=64)] = "",
-    key: Annotated[str, Query(max_length=160)] = "",
-    actor: Actor = Depends(require(*GOLDEN_READERS, page=True)),
-):
+def _entities_page(request: Request, actor: Actor, entity: str, q: str = "", key: str = "", *, error: str | None = None, status_code: int = 200):
     from trafficgov.hub import golden_service
 
     db = _db(request)
-    record, error, status_code = None, None, 200
-    if key:
+    record = None
+    if key and error is None:
         try:
             record = golden_service.get_record(db, actor, entity, key)
         except NotFound:
@@ -226,7 +220,35 @@ def entities_page(
         request, "hub_entities.html", actor, status_code=status_code, entity=entity, q=q, record=record, found=found, error=error,
         counts=golden_service.counts(db), entity_labels=ENTITY_LABELS, column_labels=COLUMN_LABELS, source_names=_source_names(),
         kind_labels=_kind_labels(), may_run=actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK), mask=lambda v: mask_text(actor, str(v)),
+        may_split=actor.role in golden_service.DECIDERS,
     )
+
+
+@router.get("/hub/entities", response_class=HTMLResponse)
+def entities_page(
+    request: Request,
+    entity: Annotated[str, Query(pattern="^(people|companies|vehicles)$")] = "vehicles",
+    q: Annotated[str, Query(max_length=64)] = "",
+    key: Annotated[str, Query(max_length=160)] = "",
+    actor: Actor = Depends(require(*GOLDEN_READERS, page=True)),
+):
+    return _entities_page(request, actor, entity, q, key)
+
+
+@router.post("/hub/entities/split", response_class=HTMLResponse)
+async def split_member(request: Request, actor: Actor = Depends(require(Role.CLERK, Role.SUPERVISOR, Role.ADMIN, page=True))):
+    """拆出 — one record of a golden record is another entity; the record is rebuilt at once."""
+    from trafficgov.hub import golden_service
+
+    form = await request.form()
+    entity, key = str(form.get("entity", ""))[:16], str(form.get("key", ""))[:160]
+    try:
+        golden_service.split_member(_db(request), actor, entity, key, str(form.get("member", ""))[:176], note=str(form.get("note", ""))[:512])
+    except (FieldError, NotFound) as exc:
+        return _entities_page(request, actor, entity if entity in ENTITY_LABELS else "vehicles", "", key,
+                              error=getattr(exc, "zh", None) or f"没有主数据：{key}", status_code=status_of(exc))
+    golden_service.run(_db(request), actor)
+    return RedirectResponse(f"/hub/entities?entity={entity}&key={quote(key)}", status_code=303)
 
 
 @router.post("/hub/entities/run", response_class=HTMLResponse)
