@@ -30,6 +30,7 @@ from typing import Any
 
 from trafficgov.demo import names
 from trafficgov.demo.corrupt import Corruptor
+from trafficgov.hub.link import pair_scores
 from trafficgov.registry.identifiers import id_check_digit
 
 DISTRICTS = {
@@ -138,14 +139,6 @@ def deterministic_only(left: list[dict[str, Any]], right: list[dict[str, Any]]) 
     return {(row["record_id"], r) for row in left if (key := resident_id(row["id_number"])) for r in by_id.get(key, ())}
 
 
-def score(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
-    hits = len(found & truth)
-    precision = hits / len(found) if found else 0.0
-    recall = hits / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="records in all, half per side")
@@ -159,7 +152,7 @@ def main() -> None:
     started = time.perf_counter()
     base = deterministic_only(left, right)
     base_s = time.perf_counter() - started
-    base_fig = {**score(base, truth), "seconds": round(base_s, 2), "peak_rss_mb": round(peak_mb())}
+    base_fig = {**pair_scores(base, truth), "seconds": round(base_s, 2), "peak_rss_mb": round(peak_mb())}
     print(f"baseline (valid ID equal): {base_s:.2f} s  {base_fig}")
 
     from trafficgov.hub.link import link
@@ -167,7 +160,7 @@ def main() -> None:
     started = time.perf_counter()
     matches = link("people", left, right)
     ours_s = time.perf_counter() - started
-    ours_fig = {**score({(m.left_id, m.right_id) for m in matches}, truth), "seconds": round(ours_s, 2), "peak_rss_mb": round(peak_mb())}
+    ours_fig = {**pair_scores({(m.left_id, m.right_id) for m in matches}, truth), "seconds": round(ours_s, 2), "peak_rss_mb": round(peak_mb())}
     print(f"ours (hub.link):           {ours_s:.2f} s  {ours_fig}")
     ratio = {"time_ratio_ours_to_baseline": round(ours_s / base_s, 1), "recall_gain": round(ours_fig["recall"] - base_fig["recall"], 4)}
     print(json.dumps({"bench": "resolve", "size": args.size, "true_links": len(truth), "baseline": base_fig, "ours": ours_fig, **ratio}))

@@ -51,25 +51,17 @@ def febrl_people() -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[tupl
     return rows(left_df), rows(right_df), {(a, b) for a, b in links}
 
 
-def score(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
-    true_positives = len(found & truth)
-    precision = true_positives / len(found) if found else 0.0
-    recall = true_positives / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=None)
     args = parser.parse_args()
     left, right, truth = febrl_people()
-    from trafficgov.hub.link import link
+    from trafficgov.hub.link import link, pair_scores
 
     started = time.perf_counter()
     matches = link("people", left, right, threshold=args.threshold)
     seconds = time.perf_counter() - started
-    figures = score({(m.left_id, m.right_id) for m in matches}, truth)
+    figures = pair_scores({(m.left_id, m.right_id) for m in matches}, truth)
     print(f"FEBRL4 {len(left)} + {len(right)} records, {len(truth)} true links: {len(matches)} found in {seconds:.2f} s")
     print(f"precision {figures['precision']:.4f}  recall {figures['recall']:.4f}  F1 {figures['f1']:.4f}")
     print(json.dumps({"bench": "resolve_febrl", "seconds": round(seconds, 2), "found": len(matches), **figures}))

@@ -145,3 +145,27 @@ def tokens(client, accounts: dict[str, dict]) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def tables_differing(engine) -> set[str]:  # noqa: ANN001
+    """The tables whose schema in `engine` differs from the code's metadata (an Alembic autogenerate comparison):
+    how a migration test shows that a migration creates exactly its tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import Table
+
+    from trafficgov.store.tables import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    found = set()
+    for diff in diffs:
+        _kind, *parts = diff[0] if isinstance(diff, list) else diff
+        for part in parts:
+            if isinstance(part, Table):
+                found.add(part.name)
+            elif getattr(part, "table", None) is not None:
+                found.add(part.table.name)
+            elif isinstance(part, str) and part in metadata.tables:
+                found.add(part)
+    return found

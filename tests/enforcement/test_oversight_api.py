@@ -8,16 +8,13 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
-from conftest import bearer
+from conftest import bearer, tables_differing
 from trafficgov.audit.store import AuditLogRow
 from trafficgov.enforcement import oversight_service as svc
 from trafficgov.enforcement.store import CaseRow, DisclosureRecordRow, LeniencyVersionRow
 from trafficgov.store.db import make_engine, upgrade
-from trafficgov.store.tables import metadata
 
 PROPOSAL = {"outcome": "fine", "fine_yuan": 200, "points": 6, "licence_action": "none", "rule_ids": ["n.red_light", "pts.red_light"], "legal_basis": ["道路交通安全法第九十条"], "explanation_zh": "闯红灯，罚款200元，记6分"}
 
@@ -269,32 +266,12 @@ def test_leniency_page_accepts_a_version_and_lists_the_draft(client, accounts, d
 OURS = {"enforcement_disclosures", "leniency_list_versions"}
 
 
-def tables_in(diffs) -> set[str]:
-    """The tables an Alembic autogenerate comparison reports a difference for."""
-    found = set()
-    for diff in diffs:
-        kind, *parts = diff[0] if isinstance(diff, list) else diff
-        for part in parts:
-            if isinstance(part, Table):
-                found.add(part.name)
-            elif getattr(part, "table", None) is not None:
-                found.add(part.table.name)
-            elif isinstance(part, str) and part in OURS:
-                found.add(part)
-    return found
-
-
-def schema_diffs(engine):
-    with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
-
-
 def test_migration_0006_matches_the_oversight_tables(database, tmp_path):
-    assert tables_in(schema_diffs(database.engine)) & OURS == set()
+    assert tables_differing(database.engine) & OURS == set()
     # the comparison does see these tables: a store at 0005 lacks exactly them
     engine = make_engine(f"sqlite:///{tmp_path}/at-0005.db")
     upgrade(engine, "0005")
-    assert tables_in(schema_diffs(engine)) & OURS == OURS
+    assert tables_differing(engine) & OURS == OURS
     upgrade(engine, "0006")
-    assert tables_in(schema_diffs(engine)) & OURS == set()
+    assert tables_differing(engine) & OURS == set()
     engine.dispose()

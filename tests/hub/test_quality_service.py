@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 
+from conftest import tables_differing
 from trafficgov.accounts.service import get_user
 from trafficgov.audit.store import AuditLogRow
 from trafficgov.demo.sources import write_sources
@@ -22,7 +21,6 @@ from trafficgov.hub.mapping import mappings
 from trafficgov.hub.quality_store import HubDefectRow, HubQualityRow, HubQualityRunRow
 from trafficgov.hub.store import HubRecordRow
 from trafficgov.hub.sync_service import sync_source
-from trafficgov.store.base import Base
 from trafficgov.store.db import Database, make_engine, upgrade
 
 AT = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
@@ -109,30 +107,11 @@ def test_the_trend_is_kept_over_runs_and_a_silent_source_is_alerted(database: Da
     assert repeated.sources[0].alerts == [] and [n.code for n in repeated.sources[0].notes] == ["repeats"]
 
 
-def _tables_in(diffs) -> set[str]:
-    """The tables an Alembic autogenerate comparison reports a difference for."""
-    found = set()
-    for diff in diffs:
-        _kind, *parts = diff[0] if isinstance(diff, list) else diff
-        for part in parts:
-            if isinstance(part, Table):
-                found.add(part.name)
-            elif getattr(part, "table", None) is not None:
-                found.add(part.table.name)
-            elif isinstance(part, str) and part in OURS:
-                found.add(part)
-    return found
-
-
 def test_migration_0011_matches_the_quality_tables(database: Database, tmp_path: Path) -> None:
-    def diffs(engine) -> set[str]:  # noqa: ANN001
-        with engine.connect() as conn:
-            return _tables_in(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata))
-
-    assert diffs(database.engine) & OURS == set()
+    assert tables_differing(database.engine) & OURS == set()
     engine = make_engine(f"sqlite:///{tmp_path}/at-0010.db")
     upgrade(engine, "0010")
-    assert diffs(engine) & OURS == OURS  # the comparison does see them: a store at 0010 lacks exactly these
+    assert tables_differing(engine) & OURS == OURS  # the comparison does see them: a store at 0010 lacks exactly these
     upgrade(engine, "0011")
-    assert diffs(engine) & OURS == set()
+    assert tables_differing(engine) & OURS == set()
     engine.dispose()

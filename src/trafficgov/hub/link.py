@@ -528,3 +528,12 @@ def spark_session() -> Any:
     )
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def pair_scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
+    """Precision, recall and F1 of the (left_id, right_id) pairs found against the true ones."""
+    hits = len(found & truth)
+    precision = hits / len(found) if found else 0.0
+    recall = hits / len(truth) if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
