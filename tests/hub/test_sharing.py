@@ -90,3 +90,11 @@ def test_an_invalid_catalogue_is_refused_on_load(tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(sharing.CatalogueError, match="overlap"):
         sharing.load_catalogue(path)
+
+
+def test_a_read_for_an_investigation_names_its_case():
+    investigation = grant(purpose="transport_case_investigation")
+    refused = sharing.check_access(V, "driver_points", "transport_case_investigation", "T", [investigation], DAY)
+    assert isinstance(refused, sharing.Refusal) and refused.code == "case_required"
+    assert sharing.check_access(V, "driver_points", "transport_case_investigation", "T", [investigation], DAY, " ").code == "case_required"
+    assert sharing.check_access(V, "driver_points", "transport_case_investigation", "T", [investigation], DAY, "JT-1") == investigation

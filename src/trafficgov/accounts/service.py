@@ -57,6 +57,11 @@ def list_organisations(db: Database) -> list[OrganisationRow]:
         return list(session.scalars(select(OrganisationRow).order_by(OrganisationRow.code)))
 
 
+def get_organisation(db: Database, code: str) -> OrganisationRow | None:
+    with db.transaction() as session:
+        return session.get(OrganisationRow, code)
+
+
 def create_user(db: Database, username: str, password: str, role: Role, *, display_name: str = "", org_code: str | None = None, id_number: str | None = None, uscc: str | None = None, profile: str = "production") -> Actor:
     """Create or reset an account. Staff need an organisation; citizens an ID number; companies a USCC."""
     role = Role(role)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select, tuple_
 
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.audit import service as audit
@@ -38,6 +38,15 @@ class RunSummary:
 def _require(actor: Actor, allowed: frozenset[Role]) -> None:
     if actor.role not in allowed:
         raise Forbidden("您的角色无权操作主数据", "your role may not use golden records")
+
+
+def _records_of(session, refs: list[str]) -> dict[str, HubRecordRow]:  # noqa: ANN001
+    """The hub records named by `source/source_id` refs, in one query."""
+    pairs = [tuple(ref.split("/", 1)) for ref in refs if "/" in ref]
+    if not pairs:
+        return {}
+    rows = session.scalars(select(HubRecordRow).where(tuple_(HubRecordRow.source, HubRecordRow.source_id).in_(pairs)))
+    return {f"{r.source}/{r.source_id}": r for r in rows}
 
 
 def load_records(db: Database) -> list[SourceRecord]:
@@ -137,13 +146,9 @@ def get_record(db: Database, actor: Actor, entity: str, key: str) -> dict[str, A
         if row is None:
             raise NotFound(key)
         members = list(row.members)
-        records = []
-        for ref in members[:200]:
-            source, _, source_id = ref.partition("/")
-            rec = session.scalar(select(HubRecordRow).where(HubRecordRow.source == source, HubRecordRow.source_id == source_id))
-            if rec is not None:
-                records.append({"source": source, "source_id": source_id, "kind": rec.kind, "fields": rec.fields,
-                                "source_updated_at": rec.source_updated_at})
+        found = _records_of(session, members[:200])
+        records = [{"source": rec.source, "source_id": rec.source_id, "kind": rec.kind, "fields": rec.fields,
+                    "source_updated_at": rec.source_updated_at} for ref in members[:200] if (rec := found.get(ref)) is not None]
         return {"entity": entity, "key": row.golden_key, "fields": row.fields, "members": members, "sources": row.sources,
                 "run_at": row.run_at, "records": records}
 
@@ -181,13 +186,15 @@ def list_reviews(db: Database, actor: Actor, *, status: str | None = "pending", 
         stmt = select(LinkReviewRow).order_by(LinkReviewRow.probability.desc(), LinkReviewRow.id).limit(limit)
         if status:
             stmt = stmt.where(LinkReviewRow.status == status)
+        reviews = list(session.scalars(stmt))
+        found = _records_of(session, [ref for r in reviews for ref in (r.left_ref, r.right_ref)])
         out = []
-        for r in session.scalars(stmt):
+        for r in reviews:
             sides = []
             for ref in (r.left_ref, r.right_ref):
                 source, _, source_id = ref.partition("/")
-                rec = session.scalar(select(HubRecordRow.fields).where(HubRecordRow.source == source, HubRecordRow.source_id == source_id))
-                sides.append({"ref": ref, "source": source, "source_id": source_id, "fields": rec or {}})
+                rec = found.get(ref)
+                sides.append({"ref": ref, "source": source, "source_id": source_id, "fields": (rec.fields if rec else None) or {}})
             out.append({"id": r.id, "entity": r.entity, "probability": r.probability, "status": r.status,
                         "status_zh": DECISION_LABELS_ZH[r.status], "left": sides[0], "right": sides[1],
                         "decided_by": r.decided_by, "decided_at": r.decided_at, "note": r.note})

@@ -188,12 +188,15 @@ class Refusal:
         return {"code": self.code, "reason_zh": self.reason_zh, "reason_en": self.reason_en}
 
 
-def check_access(version: CatalogueVersion, dataset_code: str, purpose_code: str, consumer: str | None, grants: list[Grant], day: date) -> Grant | Refusal:
-    """The grant a read rests on, or why it is refused. `grants` are the consumer's grants of any status."""
+def check_access(version: CatalogueVersion, dataset_code: str, purpose_code: str, consumer: str | None, grants: list[Grant], day: date,
+                 case_ref: str | None = None) -> Grant | Refusal:
+    """The grant a read rests on, or why it is refused. `grants` are the consumer's grants of any status; a read for
+    an investigation purpose names its case (`case_ref`)."""
     dataset = version.dataset(dataset_code)
     if dataset is None:
         return Refusal("unknown_dataset", f"共享目录中没有数据集：{dataset_code}", f"no dataset {dataset_code!r} in the catalogue")
-    if version.purpose(purpose_code) is None:
+    purpose = version.purpose(purpose_code)
+    if purpose is None:
         return Refusal("unknown_purpose", f"未登记的共享用途：{purpose_code}", f"unknown purpose {purpose_code!r}")
     if not consumer:
         return Refusal("no_department", "账户不属于任何协作部门", "the account belongs to no department")
@@ -205,6 +208,8 @@ def check_access(version: CatalogueVersion, dataset_code: str, purpose_code: str
         return Refusal("purpose_not_granted", f"授权不包括此用途：{purpose_code}", f"no grant for {dataset_code} covers purpose {purpose_code!r}")
     active = [g for g in for_purpose if g.active_on(day)]
     if active:
+        if purpose.investigation and not (case_ref or "").strip():
+            return Refusal("case_required", "调查用途须注明案件编号（case）", "an investigation purpose needs the case reference (case)")
         return max(active, key=lambda g: g.id)
     if any(g.status == "approved" and day > g.expires_on for g in for_purpose):
         return Refusal("grant_expired", "共享授权已过期，请重新申请", "the grant has expired")

@@ -81,8 +81,8 @@ def _org_kinds(db: Database) -> dict[str, tuple[str, str]]:
 
 def department_of(db: Database, actor: Actor) -> str | None:
     """The department (hub/model.py DEPARTMENT_LABELS_ZH) an account's unit belongs to."""
-    kind = _org_kinds(db).get(actor.unit or "", (None, ""))[0]
-    return _department(kind)
+    unit = accounts.get_organisation(db, actor.unit) if actor.unit else None
+    return _department(unit.kind if unit else None)
 
 
 def _grant(row: ShareGrantRow) -> sharing.Grant:
@@ -124,8 +124,7 @@ def request_grant(
         return _grant(row)
 
 
-def _check_owner(db: Database, actor: Actor, dataset: sharing.Dataset, consumer: str) -> None:
-    department = department_of(db, actor)
+def _check_owner(department: str | None, actor: Actor, dataset: sharing.Dataset, consumer: str) -> None:
     allowed = actor.role in BUREAU_APPROVERS if dataset.owner == "traffic_police" else actor.role is Role.PARTNER
     if department != dataset.owner or not allowed:
         raise Forbidden(
@@ -136,21 +135,25 @@ def _check_owner(db: Database, actor: Actor, dataset: sharing.Dataset, consumer:
         raise Forbidden("不能审批本部门自己的共享申请", "a department may not approve its own request")
 
 
-def may_decide(db: Database, actor: Actor, grant: sharing.Grant, day: date) -> bool:
-    """Whether this account may approve, refuse or revoke the grant (for showing the buttons)."""
-    dataset = sharing.catalogue().at(day).dataset(grant.dataset)
-    if dataset is None:
-        return False
-    try:
-        _check_owner(db, actor, dataset, grant.consumer)
-    except Forbidden:
-        return False
-    return True
+def decidable(db: Database, actor: Actor, grants: list[sharing.Grant], day: date) -> set[int]:
+    """The grants this account may approve, refuse or revoke (for showing the buttons)."""
+    department, version = department_of(db, actor), sharing.catalogue().at(day)
+    found = set()
+    for grant in grants:
+        dataset = version.dataset(grant.dataset)
+        try:
+            if dataset is not None:
+                _check_owner(department, actor, dataset, grant.consumer)
+                found.add(grant.id)
+        except Forbidden:
+            pass
+    return found
 
 
 def decide_grant(db: Database, actor: Actor, grant_id: int, *, approve: bool, note: str = "", at: datetime | None = None) -> sharing.Grant:
     """审批共享授权 — the dataset's owner department approves or refuses a request."""
     at = at or datetime.now(UTC)
+    department = department_of(db, actor)
     with db.transaction(write=True) as session:
         row = session.get(ShareGrantRow, grant_id)
         if row is None:
@@ -158,7 +161,7 @@ def decide_grant(db: Database, actor: Actor, grant_id: int, *, approve: bool, no
         dataset = sharing.catalogue().at(at.date()).dataset(row.dataset)
         if dataset is None:
             raise FieldError("dataset", "该数据集已不在现行共享目录中", "the dataset is no longer in the catalogue")
-        _check_owner(db, actor, dataset, row.consumer)
+        _check_owner(department, actor, dataset, row.consumer)
         if row.status != "requested":
             raise Conflict(f"该申请已{sharing.GRANT_STATUS_LABELS_ZH.get(row.status, row.status)}", f"the grant is already {row.status}")
         if not approve and not note.strip():
@@ -175,13 +178,14 @@ def revoke_grant(db: Database, actor: Actor, grant_id: int, *, note: str, at: da
     at = at or datetime.now(UTC)
     if not note.strip():
         raise FieldError("note", "撤销须说明理由", "state why the grant is revoked")
+    department = department_of(db, actor)
     with db.transaction(write=True) as session:
         row = session.get(ShareGrantRow, grant_id)
         if row is None:
             raise NotFound(str(grant_id))
         dataset = sharing.catalogue().at(at.date()).dataset(row.dataset)
         if dataset is not None:
-            _check_owner(db, actor, dataset, row.consumer)
+            _check_owner(department, actor, dataset, row.consumer)
         elif actor.role is not Role.ADMIN:
             raise Forbidden("只有系统管理员可以撤销已下架数据集的授权", "only an administrator may revoke a grant of a withdrawn dataset")
         if row.status != "approved":
@@ -280,11 +284,7 @@ def share(db: Database, actor: Actor, dataset: str, subject: str, purpose: str, 
     with db.transaction() as session:
         grants = [_grant(r) for r in session.scalars(select(ShareGrantRow).where(ShareGrantRow.consumer == (actor.unit or ""), ShareGrantRow.dataset == dataset))]
     spec = version.dataset(dataset)
-    decision = sharing.check_access(version, dataset, purpose, actor.unit if actor.role is Role.PARTNER else None, grants, day)
-    if isinstance(decision, sharing.Grant):
-        the_purpose = version.purpose(purpose)
-        if the_purpose is not None and the_purpose.investigation and not (case_ref or "").strip():
-            decision = sharing.Refusal("case_required", "调查用途须注明案件编号（case）", "an investigation purpose needs the case reference (case)")
+    decision = sharing.check_access(version, dataset, purpose, actor.unit if actor.role is Role.PARTNER else None, grants, day, case_ref)
     if isinstance(decision, sharing.Refusal):
         with db.transaction(write=True) as session:
             _log_read(session, actor, at=at, dataset=dataset, purpose=purpose, subject=subject, person=None, fields=(), grant_id=None,

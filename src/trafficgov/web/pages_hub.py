@@ -136,7 +136,7 @@ def _grants_page(request: Request, actor: Actor, status: str = "", status_code: 
     grants = service.list_grants(db, actor, status=status or None)
     if actor.role is Role.PARTNER:  # a partner approves what its department owns; its own requests are on /partner
         grants = [g for g in grants if g.consumer != actor.unit]
-    decidable = {g.id for g in grants if service.may_decide(db, actor, g, _today())}
+    decidable = service.decidable(db, actor, grants, _today())
     return render(
         request, "hub_grants.html", actor, status_code=status_code, grants=grants, decidable=decidable, status=status,
         labels=_labels(version), version=version, names=service.organisation_names(db),
