@@ -72,12 +72,12 @@ def load_golden(path: Path = GOLDEN_FILE) -> list[GoldenVersion]:
 
 
 @cache
-def _versions() -> tuple[GoldenVersion, ...]:
+def golden_settings_versions() -> tuple[GoldenVersion, ...]:
     return tuple(load_golden())
 
 
 def golden_settings(as_of: date) -> GoldenVersion:
-    return at_version(_versions(), as_of, None, "主数据参数")
+    return at_version(golden_settings_versions(), as_of, None, "主数据参数")
 
 
 # ---------------------------------------------------------------- mentions

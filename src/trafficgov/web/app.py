@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Load and validate the rule and code-table files now: the platform refuses to start on an invalid one.
     code_tables()
     policy()
+    from trafficgov.hub.data_files import load_all
+
+    load_all()
     db = db or Database(settings.database_url)
 
     @asynccontextmanager
