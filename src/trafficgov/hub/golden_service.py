@@ -95,12 +95,12 @@ def _fields_json(cluster: golden.Cluster) -> dict[str, Any]:
                 "updated_at": fv.updated_at.isoformat() if fv.updated_at else None} for c, fv in cluster.golden.items()}
 
 
-def run(db: Database, actor: Actor, *, at: datetime | None = None) -> list[RunSummary]:
-    """主数据构建 — rebuild every golden record from the hub's records in one transaction; doubtful pairs join the
-    clerk's queue (a pair already decided keeps its decision)."""
+def run(db: Database, actor: Actor, *, at: datetime | None = None, entities: tuple[str, ...] = golden.ENTITY_KINDS) -> list[RunSummary]:
+    """主数据构建 — rebuild the golden records of `entities` (all kinds by default) from the hub's records in one
+    transaction; doubtful pairs join the clerk's queue (a pair already decided keeps its decision)."""
     _require(actor, frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CLERK}))
     at = at or datetime.now(UTC)
-    resolutions = build(load_records(db), decisions_of(db), as_of=at.date())
+    resolutions = build(load_records(db), decisions_of(db), as_of=at.date(), entities=entities)
     summaries = []
     with db.transaction(write=True) as session:
         for entity, result in resolutions.items():

@@ -237,7 +237,7 @@ def entities_page(
 
 @router.post("/hub/entities/split", response_class=HTMLResponse)
 async def split_member(request: Request, actor: Actor = Depends(require(Role.CLERK, Role.SUPERVISOR, Role.ADMIN, page=True))):
-    """拆出 — one record of a golden record is another entity; the record is rebuilt at once."""
+    """拆出 — one record of a golden record is another entity; that kind's golden records are rebuilt at once."""
     from trafficgov.hub import golden_service
 
     form = await request.form()
@@ -247,7 +247,7 @@ async def split_member(request: Request, actor: Actor = Depends(require(Role.CLE
     except (FieldError, NotFound) as exc:
         return _entities_page(request, actor, entity if entity in ENTITY_LABELS else "vehicles", "", key,
                               error=getattr(exc, "zh", None) or f"没有主数据：{key}", status_code=status_of(exc))
-    golden_service.run(_db(request), actor)
+    golden_service.run(_db(request), actor, entities=(entity,))  # only the kind the split touched
     return RedirectResponse(f"/hub/entities?entity={entity}&key={quote(key)}", status_code=303)
 
 
