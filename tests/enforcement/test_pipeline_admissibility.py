@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trafficgov.enforcement.admissibility import (
+    SOURCES,
     Device,
+    Judge,
     PipelineRules,
     PipelineVersion,
     assess,
@@ -79,3 +83,36 @@ def test_erase_reasons_are_the_eight_items_of_article_22():
     reasons = erase_reasons()
     assert len(reasons) == 8 and reasons["other"].note_required
     assert all(r.label_zh for r in reasons.values())
+
+
+# A batch judges each distinct situation once: the same verdict as `assess` of every capture.
+DEVICES = {
+    d.device_id: d
+    for d in (
+        CAMERA,
+        Device("C-LAPSING", "fixed_camera", certified_until=date(2026, 6, 15), location_published_at=date(2026, 6, 10)),
+        Device("C-UNPUBLISHED", "fixed_camera", certified_until=date(2027, 1, 1)),
+        Device("P1", "video_patrol", certified_until=date(2026, 6, 25), location_published_at=date(2026, 6, 1)),
+        Device("M1", "mobile_device", mount="vehicle", operated_by_police=True, marked_police_car=False, certified_until=date(2027, 1, 1)),
+        Device("M2", "mobile_device", mount="handheld", operated_by_police=True, certified_until=date(2026, 6, 12)),
+        Device("D1", "drone", operated_by_police=True, certified_until=date(2026, 6, 30)),
+    )
+}
+captures_of_a_batch = st.lists(
+    st.tuples(
+        st.sampled_from(SOURCES),
+        st.sampled_from([*DEVICES, "UNKNOWN", None]),
+        st.integers(min_value=0, max_value=3),
+        st.integers(min_value=0, max_value=40).map(lambda n: date(2026, 6, 1) + timedelta(days=n)),
+    ),
+    max_size=60,
+)
+
+
+@given(captures_of_a_batch)
+def test_a_batch_judge_gives_each_capture_the_verdict_assess_gives(captures):
+    judge = Judge(pipeline_rules(), DEVICES)
+    for source, device_id, evidence, day in captures:
+        device = DEVICES.get(device_id) if device_id else None
+        expected = assess(source, device, evidence, day, pipeline_rules().at(day))
+        assert judge.verdict(judge.situation(source, device_id, evidence, day), evidence, day) == expected

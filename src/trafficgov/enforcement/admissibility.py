@@ -6,6 +6,7 @@ a function of plain values that says which requirement a capture fails, in Chine
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -162,6 +163,7 @@ class Verdict:
 
 
 def _holds(requirement: str, source: str, device: Device | None, evidence_count: int, day: date) -> bool:
+    # What a requirement reads of the evidence count, the device and the day must be in `Judge.situation`.
     if requirement == "evidence_present":
         return evidence_count > 0
     if device is None:
@@ -189,3 +191,42 @@ def assess(source: str, device: Device | None, evidence_count: int, day: date, r
             zh, en = REQUIREMENT_TEXT[requirement]
             return Verdict(False, requirement, zh, en, rule.legal_basis)
     return Verdict(True, legal_basis=rule.legal_basis)
+
+
+class Judge:
+    """可采性批量判定 — the verdicts of a batch of captures, each distinct situation judged once.
+
+    A verdict depends on the source, the device, whether there is evidence, the rules version in force
+    on the capture day and two dated facts of the device on that day (certified, location published):
+    `situation` names exactly those, so that captures of one device on many days share a verdict.
+    """
+
+    def __init__(self, rules: PipelineRules, devices: Mapping[str, Device]) -> None:
+        self.rules, self.devices = rules, devices
+        self._versions: dict[date, PipelineVersion] = {}
+        self._verdicts: dict[tuple, Verdict] = {}
+
+    def version(self, day: date) -> PipelineVersion:
+        """The rules version in force on a day (looked up once per day)."""
+        found = self._versions.get(day)
+        if found is None:
+            found = self._versions[day] = self.rules.at(day)
+        return found
+
+    def situation(self, source: str, device_id: str | None, evidence_count: int, day: date) -> tuple:
+        """All a capture's verdict depends on, as a key."""
+        device = self.devices.get(device_id) if device_id else None
+        version = self.version(day).version_id
+        if device is None:
+            return (source, None, evidence_count > 0, version, False, False)
+        certified, published = device.certified_until, device.location_published_at
+        return (source, device_id, evidence_count > 0, version, certified is not None and day <= certified, published is not None and published <= day)
+
+    def verdict(self, situation: tuple, evidence_count: int, day: date) -> Verdict:
+        """The verdict of a situation (`situation(...)` of a capture with this evidence count and day)."""
+        found = self._verdicts.get(situation)
+        if found is None:
+            source, device_id = situation[0], situation[1]
+            device = self.devices.get(device_id) if device_id else None
+            found = self._verdicts[situation] = assess(source, device, evidence_count, day, self.version(day))
+        return found

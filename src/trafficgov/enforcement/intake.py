@@ -1,12 +1,12 @@
-"""抓拍快速校验 — a batch of captures checked column by column, in the form each valid one is stored.
+"""抓拍快速校验 — a batch of captures checked in one pass, in the form each valid one is stored.
 
 The per-record model (`service.validate_capture`: pydantic, plate format, behaviour catalogue) stays
-the single source of truth. `check_batch` proves, a whole column at a time (Polars), which records are
-in the common, canonical shape: exact JSON types, ASCII codes, plates already normalised, timestamps
-in the plain ISO 8601 form with an offset. For each such record it returns exactly what the model would
-have made of it (`Canonical`); for every other record it returns None, and the caller sends that
-record through the model, which accepts it or rejects it with the field named. `from_model` turns a
-record the model accepted into the same `Canonical`, so that both paths store the same row.
+the single source of truth. `check_batch` proves, in one pass over the Python objects, which records
+are in the common, canonical shape: exact JSON types, ASCII codes, plates already normalised,
+timestamps in the plain ISO 8601 form with an offset. For each such record it returns exactly what the
+model would have made of it (`Canonical`); for every other record it returns None, and the caller sends
+that record through the model, which accepts it or rejects it with the field named. `from_model` turns
+a record the model accepted into the same `Canonical`, so that both paths store the same row.
 
 Pure: no database; time (`now`) and the catalogues are arguments.
 """
@@ -19,8 +19,6 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, NamedTuple
-
-import polars as pl
 
 BEIJING = timezone(timedelta(hours=8))
 SOURCES = ("fixed_camera", "video_patrol", "drone", "mobile_device", "citizen_report")
@@ -50,19 +48,18 @@ MEASURED_FIELDS: dict[str, tuple[bool, float]] = {
 encode = json.dumps
 
 _CJK = "\u4e00-\u9fff"  # CJK unified ideographs: unchanged by NFKC and by upper()
-_CANONICAL_PLATE = f"^[0-9A-Z{_CJK}]{{1,16}}$"  # already what registry.plates.normalise_plate returns
-_CAPTURE_ID = r"^[A-Za-z0-9._:-]{1,64}$"
-_REGION = r"^[0-9]{6}$"
-_SHA256 = r"^[0-9a-f]{64}$"
-_JSON_PLAIN = r"^[ !#-\[\]-~]{1,512}$"  # printable ASCII but '"' and '\': json.dumps writes it as it is
-# 1900..2099, a real clock time (no leap second), at most microseconds, an offset of Z or ±hh:mm
-_MOMENT = (
-    r"^((?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2})T([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])"
-    r"(?:\.([0-9]{1,6}))?(Z|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))$"
+# Each pattern must match the whole text (`fullmatch`).
+_PLATE_RE = re.compile(f"[0-9A-Z{_CJK}]{{1,16}}")  # already what registry.plates.normalise_plate returns
+_CAPTURE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_REGION_RE = re.compile(r"[0-9]{6}")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_JSON_PLAIN_RE = re.compile(r"[ !#-\[\]-~]{1,512}")  # printable ASCII but '"' and '\': json.dumps writes it as it is
+# 1900..2099, a real clock time (no leap second), at most microseconds, an offset of Z or ±hh:mm;
+# groups: the date, the hour, ":MM:SS", the fraction, the offset
+_MOMENT_RE = re.compile(
+    r"((?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2})T([01][0-9]|2[0-3])(:[0-5][0-9]:[0-5][0-9])"
+    r"(?:\.([0-9]{1,6}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-_DAY_US = 86_400_000_000
-_BEIJING_US = 8 * 3_600_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Canonical(NamedTuple):
@@ -179,91 +176,54 @@ class _Measurements:
         return text
 
 
-_ROW = (
-    "capture_id", "source", "device_id", "captured_at", "region", "road", "stretch", "road_type", "road_class",
-    "plate_number", "plate_type", "behavior", "uri", "sha256",
-)
-_NO_ITEMS: list[Any] = []  # never changed
+class _Moments:
+    """(`Canonical.captured_utc`, Beijing day) of a moment in the one plain form `_MOMENT_RE` describes and
+    not after `now`; None otherwise (an impossible date such as 30 February included).
 
-
-def _shape(records: Sequence[Any], measurements: _Measurements) -> tuple[list[bool], dict[str, list[Any]], list[str | None], list[tuple[int, list]]]:
-    """One pass over the Python objects: exact types and field names; the fields gathered as columns.
-
-    Returns (shape ok per record, columns (None where the shape is wrong; the uri and sha256 of a single
-    evidence item among them; lon, lat and speed limit as the model keeps them), measurements text per
-    record, and the evidence lists of two items or more as (record index, items)).
+    With an offset of whole hours, minutes and seconds are the same in UTC: the UTC hour and the Beijing
+    day are worked out once per (date, hour, offset), kept across batches (a camera's captures come in
+    order: the hours of one batch are mostly those of the last), and the rest of the text is copied.
     """
-    size = len(records)
-    ok = [False] * size
-    columns: dict[str, list[Any]] = {name: [None] * size for name in (*_ROW, "lon", "lat", "speed_limit_kmh")}
-    measured: list[str | None] = [None] * size
-    items: list[tuple[int, list]] = []
-    add_item = items.append
-    ids, sources, devices, moments, regions, roads, stretches, road_types, road_classes, plates, kinds, behaviours, uris, hashes, lons, lats, limits = columns.values()
-    top, required, place_fields, evidence_fields = CAPTURE_FIELDS, CAPTURE_REQUIRED, PLACE_FIELDS, EVIDENCE_FIELDS
-    for index, raw in enumerate(records):
-        if type(raw) is not dict or not (raw.keys() <= top and required <= raw.keys()):
-            continue
-        place = raw["place"]
-        if type(place) is not dict or not place.keys() <= place_fields or "region" not in place:
-            continue
-        get = place.get
-        lon, lat, limit = get("lon"), get("lat"), get("speed_limit_kmh")
-        # a JSON number, not a bool (-0.0 is out of these ranges)
-        if not (
-            (lon is None or ((type(lon) is float or type(lon) is int) and 73 <= lon <= 136))
-            and (lat is None or ((type(lat) is float or type(lat) is int) and 3 <= lat <= 54))
-            and (limit is None or (type(limit) is int and 0 < limit <= 150))
-        ):
-            continue
-        text = measurements(raw.get("measurements", {}))
-        evidence = raw.get("evidence", _NO_ITEMS)
-        if text is None or type(evidence) is not list or len(evidence) > MAX_EVIDENCE:
-            continue
-        region, road, stretch, road_type, road_class = place["region"], get("road"), get("stretch"), get("road_type"), get("road_class")
-        capture_id, source, device_id, moment = raw["capture_id"], raw["source"], raw.get("device_id"), raw["captured_at"]
-        plate, kind, behaviour = raw["plate_number"], raw["plate_type"], raw["behavior"]
-        if not (
-            type(capture_id) is str and type(source) is str and type(moment) is str and type(region) is str
-            and type(plate) is str and type(kind) is str and type(behaviour) is str
-            and (device_id is None or type(device_id) is str) and (road is None or type(road) is str)
-            and (stretch is None or type(stretch) is str) and (road_type is None or type(road_type) is str)
-            and (road_class is None or type(road_class) is str)
-        ):
-            continue
-        uri = sha256 = None
-        if len(evidence) == 1:
-            item = evidence[0]
-            if type(item) is not dict or item.keys() != evidence_fields:
-                continue
-            uri, sha256 = item["uri"], item["sha256"]
-            if type(uri) is not str or type(sha256) is not str:
-                continue
-        elif evidence:
-            if any(type(item) is not dict or item.keys() != evidence_fields for item in evidence):
-                continue
-            add_item((index, evidence))
-        ok[index] = True
-        ids[index], sources[index], devices[index], moments[index] = capture_id, source, device_id, moment
-        regions[index], roads[index], stretches[index], road_types[index], road_classes[index] = region, road, stretch, road_type, road_class
-        plates[index], kinds[index], behaviours[index], uris[index], hashes[index] = plate, kind, behaviour, uri, sha256
-        lons[index] = lon if lon is None or type(lon) is float else float(lon)
-        lats[index] = lat if lat is None or type(lat) is float else float(lat)
-        limits[index] = limit
-        measured[index] = text
-    return ok, columns, measured, items
 
+    hours: dict[tuple[str, str, str], tuple[str, date] | None] = {}  # shared by all batches; pure
+    MAX_HOURS = 100_000  # about 11 years of one offset's hours; emptied when full
 
-def _moments(text: pl.Expr, now_us: int) -> tuple[pl.Expr, pl.Expr]:
-    """(valid and not after now, microseconds since the epoch in UTC) of an ISO 8601 column; the first
-    reads the second from a column "us".
+    def __init__(self, now: datetime) -> None:
+        self.now = utc_text(now)  # fixed-width texts compare as the moments they name
+        if len(self.hours) > self.MAX_HOURS:
+            self.hours.clear()
 
-    Only text of the one form `_MOMENT` describes is valid; an impossible date (30 February) parses to null.
-    """
-    parsed = text.str.replace(r"Z$", "+00:00").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False)
-    us = pl.col("us")
-    ok = text.str.contains(_MOMENT) & us.is_not_null() & (us <= now_us)
-    return ok.fill_null(False), parsed.dt.epoch("us")
+    def __call__(self, text: str) -> tuple[str, date] | None:
+        match = _MOMENT_RE.fullmatch(text)
+        if match is None:
+            return None
+        day, hour, minutes, fraction, offset = match.groups()
+        if offset == "Z" or offset.endswith(":00"):
+            key = (day, hour, offset)
+            if key in self.hours:
+                start = self.hours[key]
+            else:
+                start = self.hours[key] = self._hour(f"{day}T{hour}:00:00{offset}")
+            if start is None:
+                return None
+            utc = f"{start[0]}{minutes}.{fraction.ljust(6, '0') if fraction else '000000'}"
+            local = start[1]
+        else:
+            try:
+                moment = datetime.fromisoformat(text).astimezone(UTC)
+            except ValueError:
+                return None
+            utc, local = utc_text(moment), local_day(moment)
+        return None if utc > self.now else (utc, local)
+
+    @staticmethod
+    def _hour(text: str) -> tuple[str, date] | None:
+        """("YYYY-MM-DD HH" in UTC, Beijing day) of the start of an hour, or None for an impossible date."""
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return utc_text(moment)[:13], local_day(moment)
 
 
 def plate_formats(entry: Any) -> tuple[Any, Any, tuple]:
@@ -287,8 +247,7 @@ def plate_matcher(formats: tuple[Any, Any, tuple | None], day: date) -> Callable
     return lambda plate: any(rx.fullmatch(plate) for rx in patterns)
 
 
-def _optional(cell: pl.Expr, ok: pl.Expr) -> pl.Expr:
-    return cell.is_null() | ok.fill_null(False)
+_NO_ITEMS: list[Any] = []  # never changed
 
 
 def check_batch(
@@ -300,59 +259,77 @@ def check_batch(
     """Each record's stored form if it is certainly valid and canonical, else None (for the model to judge).
 
     `plate_types` are the code tables' plate types (`entry.matches(plate, day)`), `behaviours_on(day)`
-    the behaviour catalogue in force on a day.
+    the behaviour catalogue in force on a day. One pass over the Python objects: exact JSON types and
+    field names, the same checks as the model's, and what depends on the day (plate formats in force,
+    the behaviour catalogue) looked up once per day; JSON texts built once per distinct content.
     """
-    ok, columns, measured, lists = _shape(records, _Measurements())
-    if not any(ok):
-        return [None] * len(records)
-    text_columns = [pl.Series(name, columns[name], dtype=pl.String) for name in _ROW]
-    frame = pl.DataFrame([pl.Series("shape", ok, dtype=pl.Boolean), *text_columns])
-    now_us = (now - _EPOCH) // timedelta(microseconds=1)
-    moment_ok, us = _moments(pl.col("captured_at"), now_us)
-    frame = frame.with_columns(us.alias("us"))  # parsed once, used thrice
-    c = pl.col
-    us = c("us")
-    checks = [
-        c("capture_id").str.contains(_CAPTURE_ID),
-        c("source").is_in(SOURCES),
-        _optional(c("device_id"), c("device_id").str.len_chars() <= 32),
-        ~c("source").is_in(DEVICE_SOURCES) | (c("device_id").str.len_chars() >= 1).fill_null(False),
-        moment_ok,
-        c("region").str.contains(_REGION),
-        _optional(c("road"), c("road").str.len_chars() <= 64),
-        _optional(c("stretch"), c("stretch").str.len_chars() <= 64),
-        _optional(c("road_type"), c("road_type").is_in(ROAD_TYPES)),
-        _optional(c("road_class"), c("road_class").is_in(ROAD_CLASSES)),
-        c("plate_type").is_in([code for code in plate_types if len(code) == 2]),
-        c("plate_number").str.contains(_CANONICAL_PLATE),
-        c("behavior").str.len_chars().is_between(1, 64),
-        _optional(c("sha256"), c("sha256").str.contains(_SHA256) & c("uri").str.len_chars().is_between(1, 512)),
-    ]
-    # json.dumps([{"uri": ..., "sha256": ...}]) of a single item whose uri needs no escaping (sha256 is hex)
-    single = pl.concat_str([pl.lit('[{"uri": "'), c("uri"), pl.lit('", "sha256": "'), c("sha256"), pl.lit('"}]')])
-    checked = frame.select(
-        (c("shape") & pl.all_horizontal(checks).fill_null(False)).alias("ok"),
-        pl.from_epoch(us, time_unit="us").dt.strftime("%Y-%m-%d %H:%M:%S%.6f").alias("at"),
-        ((us + _BEIJING_US) // _DAY_US).cast(pl.Int32).cast(pl.Date).alias("day"),
-        pl.when(c("uri").is_null()).then(pl.lit("[]")).when(c("uri").str.contains(_JSON_PLAIN)).then(single).alias("evidence"),
-    )
-    good, moments, days, evidence = (checked[name].to_list() for name in ("ok", "at", "day", "evidence"))
-    counts = [0 if uri is None else 1 for uri in columns["uri"]]
-    for index, items in lists:
-        if good[index]:
-            text = _evidence_list(items)
-            good[index] = text is not None
-            evidence[index], counts[index] = text, len(items)
-    # what a column operation cannot say: the plate's format in force on the capture day (Python's own
-    # regular expressions, as the model uses them) and the behaviour in that day's catalogue
+    out: list[Canonical | None] = [None] * len(records)
+    measurements, moments = _Measurements(), _Moments(now)
+    kinds = {code for code in plate_types if len(code) == 2}
     catalogues: dict[date, Collection[str]] = {}
     matchers: dict[tuple[str, date], Callable[[str], bool]] = {}
     compiled: dict[str, tuple] = {}
-    plates, kinds, behaviours = columns["plate_number"], columns["plate_type"], columns["behavior"]
-    for i, day in enumerate(days):
-        if not good[i]:
+    facts: dict[tuple, str] = {}
+    top, required, place_fields, evidence_fields = CAPTURE_FIELDS, CAPTURE_REQUIRED, PLACE_FIELDS, EVIDENCE_FIELDS
+    capture_id_ok, region_ok, plate_ok, sha256_ok, plain = _CAPTURE_ID_RE.fullmatch, _REGION_RE.fullmatch, _PLATE_RE.fullmatch, _SHA256_RE.fullmatch, _JSON_PLAIN_RE.fullmatch
+    for index, raw in enumerate(records):
+        if type(raw) is not dict or not (raw.keys() <= top and required <= raw.keys()):
             continue
-        kind = kinds[i]
+        place = raw["place"]
+        if type(place) is not dict or not place.keys() <= place_fields:
+            continue
+        get = place.get
+        region, lon, lat, limit = get("region"), get("lon"), get("lat"), get("speed_limit_kmh")
+        road, stretch, road_type, road_class = get("road"), get("stretch"), get("road_type"), get("road_class")
+        capture_id, source, device_id, moment = raw["capture_id"], raw["source"], raw.get("device_id"), raw["captured_at"]
+        plate, kind, behaviour = raw["plate_number"], raw["plate_type"], raw["behavior"]
+        if not (
+            type(capture_id) is str and type(source) is str and type(moment) is str and type(region) is str
+            and type(plate) is str and type(kind) is str and type(behaviour) is str
+            and capture_id_ok(capture_id) is not None and source in SOURCES and region_ok(region) is not None
+            and kind in kinds and plate_ok(plate) is not None and 1 <= len(behaviour) <= 64
+            and (device_id is None or (type(device_id) is str and len(device_id) <= 32))
+            and (source not in DEVICE_SOURCES or bool(device_id))
+            and (road is None or (type(road) is str and len(road) <= 64))
+            and (stretch is None or (type(stretch) is str and len(stretch) <= 64))
+            and (road_type is None or (type(road_type) is str and road_type in ROAD_TYPES))
+            and (road_class is None or (type(road_class) is str and road_class in ROAD_CLASSES))
+            # a JSON number, not a bool (-0.0 is out of these ranges)
+            and (lon is None or ((type(lon) is float or type(lon) is int) and 73 <= lon <= 136))
+            and (lat is None or ((type(lat) is float or type(lat) is int) and 3 <= lat <= 54))
+            and (limit is None or (type(limit) is int and 0 < limit <= 150))
+        ):
+            continue
+        measured = measurements(raw.get("measurements", {}))
+        if measured is None:
+            continue
+        evidence = raw.get("evidence", _NO_ITEMS)
+        if type(evidence) is not list:
+            continue
+        count = len(evidence)
+        if count == 1:
+            item = evidence[0]
+            if type(item) is not dict or item.keys() != evidence_fields:
+                continue
+            uri, sha256 = item["uri"], item["sha256"]
+            if type(uri) is not str or type(sha256) is not str or sha256_ok(sha256) is None or not 1 <= len(uri) <= 512:
+                continue
+            # json.dumps of the one item, written directly where the uri needs no escaping (sha256 is hex)
+            evidence_text = f'[{{"uri": "{uri}", "sha256": "{sha256}"}}]' if plain(uri) is not None else encode([{"uri": uri, "sha256": sha256}])
+        elif count == 0:
+            evidence_text = "[]"
+        elif count > MAX_EVIDENCE or any(type(item) is not dict or item.keys() != evidence_fields for item in evidence):
+            continue
+        else:
+            evidence_text = _evidence_list(evidence)
+            if evidence_text is None:
+                continue
+        when = moments(moment)
+        if when is None:
+            continue
+        day = when[1]
+        # what depends on the day: the behaviour catalogue and the plate's formats in force (Python's own
+        # regular expressions, as the model uses them)
         catalogue = catalogues.get(day)
         if catalogue is None:
             catalogue = catalogues[day] = behaviours_on(day)
@@ -362,26 +339,18 @@ def check_batch(
             if formats is None:
                 formats = compiled[kind] = plate_formats(plate_types[kind])
             matcher = matchers[kind, day] = plate_matcher(formats, day)
-        if behaviours[i] not in catalogue or not matcher(plates[i]):
-            good[i] = False
-        elif evidence[i] is None:  # one item whose uri the encoder escapes
-            evidence[i] = encode([{"uri": columns["uri"][i], "sha256": columns["sha256"][i]}])
-    facts: dict[tuple, str] = {}
-    road_facts = [
-        facts[key] if key in facts else facts.setdefault(key, encode(road_facts_of(*key)))
-        for key in zip(columns["road_type"], columns["road_class"], columns["speed_limit_kmh"], strict=True)
-    ]
-    rows = map(
-        Canonical._make,
-        zip(
-            columns["capture_id"], columns["source"], columns["device_id"], moments, days, columns["region"], columns["lon"], columns["lat"],
-            columns["road"], columns["stretch"], plates, kinds, behaviours, measured, road_facts, evidence, counts, strict=True,
-        ),
-    )
-    return [row if fine else None for row, fine in zip(rows, good, strict=True)]
-
-
-_SHA256_RE = re.compile(_SHA256.strip("^$"))
+        if behaviour not in catalogue or not matcher(plate):
+            continue
+        key = (road_type, road_class, limit)
+        road_facts = facts.get(key)
+        if road_facts is None:
+            road_facts = facts[key] = encode(road_facts_of(*key))
+        out[index] = Canonical(
+            capture_id, source, device_id, when[0], day, region,
+            lon if lon is None or type(lon) is float else float(lon), lat if lat is None or type(lat) is float else float(lat),
+            road, stretch, plate, kind, behaviour, measured, road_facts, evidence_text, count,
+        )
+    return out
 
 
 def _evidence_list(items: list[dict[str, Any]]) -> str | None:

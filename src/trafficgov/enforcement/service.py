@@ -383,44 +383,45 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
         device_ids = {c.device_id for c in fresh if c.device_id}
         # the device rows as plain rows (no ORM objects): read, not changed
         devices = {r.device_id: r for r in session.execute(select(DeviceRow.__table__).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
-        as_seen = {key: _device(row) for key, row in devices.items()}
-        rules = adm.pipeline_rules()
-        # A verdict depends only on the source, the device (as it is now), the number of evidence items and
-        # the capture day (the rules version in force then): one assessment and one review due date per
-        # such key in a batch, not per capture.
-        moment_as_text = _capture_statement(session.connection().dialect)[3]
-        judged: dict[tuple, tuple] = {}
-        dues: dict[date, date | None] = {}
+        judge = adm.Judge(adm.pipeline_rules(), {key: _device(row) for key, row in devices.items()})
+        insert = _capture_insert(session.connection().dialect)
+        tail = insert.constants(at, actor.username)
+        # Each distinct situation is judged once, each day's review due date worked out once, and both
+        # stored in the form the columns take (`insert.value`): a batch has few of either.
+        outcomes: dict[tuple, tuple] = {}
+        dues: dict[date, Any] = {}
         rows = []
+        add = rows.append
         for c in fresh:
-            key = (c.source, c.device_id, c.day, c.evidence_count)
-            outcome = judged.get(key)
+            situation = judge.situation(c.source, c.device_id, c.evidence_count, c.day)
+            outcome = outcomes.get(situation)
             if outcome is None:
-                version = rules.at(c.day)
-                verdict = adm.assess(c.source, as_seen.get(c.device_id) if c.device_id else None, c.evidence_count, c.day, version)
-                if not verdict.admissible:
-                    due = None
-                elif c.day in dues:
-                    due = dues[c.day]
-                else:
-                    due = dues[c.day] = _due_on(c.day, version.time_limits["review"])
+                verdict = judge.verdict(situation, c.evidence_count, c.day)
                 status = "pending" if verdict.admissible else "inadmissible"
-                outcome = judged[key] = (verdict.admissible, verdict.requirement, verdict.reason_zh, version.version_id, status, due)
-            if not outcome[0]:
+                outcome = outcomes[situation] = (insert.value("admissible", verdict.admissible), verdict.requirement, verdict.reason_zh, situation[3], status)
+            if outcome[4] == "pending":
+                due = dues.get(c.day, _UNKNOWN)
+                if due is _UNKNOWN:
+                    due = dues[c.day] = insert.value("review_due", _due_on(c.day, judge.version(c.day).time_limits["review"]))
+            else:
+                due = None
                 summary.inadmissible += 1
             device = devices.get(c.device_id) if c.device_id else None
             road = c.road or (device.road if device is not None else None)
             stretch = c.stretch or (device.stretch if device is not None else None) or c.road or c.device_id or "unknown"
-            rows.append(
-                (c.capture_id, c.source, c.device_id, c.captured_utc if moment_as_text else c.captured_at, c.region, c.lon, c.lat, road, stretch, c.plate_number, c.plate_type, c.behavior,
-                 c.measurements, c.road_facts, c.evidence, *outcome)
+            add(
+                (c.capture_id, c.source, c.device_id, c.captured_utc if insert.moment_as_text else c.captured_at, c.region, c.lon, c.lat, road, stretch,
+                 c.plate_number, c.plate_type, c.behavior, c.measurements, c.road_facts, c.evidence, *outcome, due, *tail)
             )
         if rows:
             # a capture sent twice at the same moment by two callers is still stored once
-            _insert_captures(session, rows, received_at=at, received_by=actor.username)
+            insert.execute(session, rows)
         summary.accepted = len(rows)
         _audit(session, actor, "import", "enforcement_captures", None, at, accepted=summary.accepted, inadmissible=summary.inadmissible, duplicates=summary.duplicates, rejected=len(summary.rejected))
     return summary
+
+
+_UNKNOWN = object()
 
 
 def _due_on(day: date, limit: adm.TimeLimit) -> date | None:
@@ -448,40 +449,68 @@ def _existing_captures(session: Session, ids: list[str]) -> set[str]:
 _CAPTURE_COLUMNS = (
     "capture_id", "source", "device_id", "captured_at", "region", "lon", "lat", "road", "stretch", "plate_number", "plate_type",
     "behavior", "measurements", "road_facts", "evidence", "admissible", "inadmissible_requirement", "inadmissible_reason_zh",
-    "rules_version", "status", "review_due",
+    "rules_version", "status", "review_due", "received_at", "received_by",
 )
-_CAPTURE_CONSTANTS = ("received_at", "received_by")
-_CAPTURE_JSON = frozenset(("measurements", "road_facts", "evidence"))
-_CAPTURE_FEW = frozenset(("admissible", "review_due"))  # few distinct values per batch: each converted once
-_capture_statements: dict[str, tuple[str, list[tuple[int, Any]], list[Any], bool]] = {}
+_CAPTURE_JSON = frozenset(("measurements", "road_facts", "evidence"))  # sent as their text (intake.encode)
+_CAPTURE_ONCE = frozenset(("admissible", "review_due", "received_at", "received_by"))  # few values a batch: converted by `value`
+_capture_inserts: dict[str, _CaptureInsert] = {}
 
 
-def _capture_statement(dialect: Any) -> tuple[str, list[tuple[int, Any]], list[Any], bool]:
-    """The capture INSERT for one dialect, built once: SQL text, each column's bind processor, and whether
-    captured_at goes as `Canonical.captured_utc` (the text the processor would make) or as a datetime."""
-    built = _capture_statements.get(dialect.name)
-    if built is None:
+class _CaptureInsert:
+    """The capture INSERT for one dialect, built once: the SQL SQLAlchemy would emit (… ON CONFLICT
+    (capture_id) DO NOTHING), sent through the driver's executemany without SQLAlchemy's per-row
+    bookkeeping, each value converted by its column's own bind processor.
+
+    A row comes as `_CAPTURE_COLUMNS`: the JSON columns as their text; captured_at as
+    `intake.Canonical.captured_utc` where `moment_as_text` (SQLite keeps a moment as that very text), else
+    as a datetime; the columns of `_CAPTURE_ONCE` already converted (`value`, once per distinct value).
+    The other columns are converted row by row, except where the processor is proven (on samples) to
+    leave the values a `Canonical` holds as they are: floats for lon and lat on SQLite.
+    """
+
+    def __init__(self, dialect: Any) -> None:
         table = CaptureRow.__table__
-        names = _CAPTURE_COLUMNS + _CAPTURE_CONSTANTS
         marker = "?" if dialect.paramstyle in ("qmark", "numeric", "named") else "%s"
-        # the JSON columns come as their text (intake.encode); PostgreSQL is told it is JSON
+        # PostgreSQL is told that the JSON texts are JSON
         json_marker = f"CAST({marker} AS JSON)" if dialect.name == "postgresql" else marker
-        markers = [json_marker if name in _CAPTURE_JSON else marker for name in names]
         preparer = dialect.identifier_preparer
-        sql = (
-            f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in names)}) "
-            f"VALUES ({', '.join(markers)}) ON CONFLICT ({preparer.quote('capture_id')}) DO NOTHING"
+        self.sql = (
+            f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in _CAPTURE_COLUMNS)}) "
+            f"VALUES ({', '.join(json_marker if c in _CAPTURE_JSON else marker for c in _CAPTURE_COLUMNS)}) "
+            f"ON CONFLICT ({preparer.quote('capture_id')}) DO NOTHING"
         )
-        processors = [
-            (i, p) for i, name in enumerate(_CAPTURE_COLUMNS)
-            if name not in _CAPTURE_JSON and (p := table.c[name].type._cached_bind_processor(dialect)) is not None
-        ]
-        # SQLite keeps a moment as the text `intake.Canonical.captured_utc` already is: sent as it is
-        moment = _CAPTURE_COLUMNS.index("captured_at")
-        as_text = dialect.name == "sqlite" and _stored_as_utc_text(table.c.captured_at.type._cached_bind_processor(dialect))
-        processors = [(i, p) for i, p in processors if not (as_text and i == moment)]
-        constants = [table.c[name].type._cached_bind_processor(dialect) for name in _CAPTURE_CONSTANTS]
-        built = _capture_statements[dialect.name] = (sql, processors, constants, as_text)
+        processors = {name: table.c[name].type._cached_bind_processor(dialect) for name in _CAPTURE_COLUMNS if name not in _CAPTURE_JSON}
+        self.moment_as_text = dialect.name == "sqlite" and _stored_as_utc_text(processors["captured_at"])
+        if self.moment_as_text:
+            processors["captured_at"] = None
+        for name in ("lon", "lat"):
+            if _keeps_floats(processors[name]):
+                processors[name] = None
+        self._once = {name: processors[name] for name in _CAPTURE_ONCE}
+        self._per_row = [(i, processors[name]) for i, name in enumerate(_CAPTURE_COLUMNS) if name not in _CAPTURE_ONCE and processors.get(name) is not None]
+
+    def value(self, column: str, value: Any) -> Any:
+        """A value of a `_CAPTURE_ONCE` column as the driver takes it."""
+        process = self._once[column]
+        return value if value is None or process is None else process(value)
+
+    def constants(self, received_at: datetime, received_by: str) -> tuple[Any, Any]:
+        """The last two columns, the same for every row of a batch."""
+        return self.value("received_at", received_at), self.value("received_by", received_by)
+
+    def execute(self, session: Session, rows: list[tuple]) -> None:
+        if self._per_row:
+            columns: list[Any] = list(zip(*rows, strict=True))
+            for i, process in self._per_row:
+                columns[i] = [None if v is None else process(v) for v in columns[i]]
+            rows = list(zip(*columns, strict=True))
+        session.connection().exec_driver_sql(self.sql, rows)
+
+
+def _capture_insert(dialect: Any) -> _CaptureInsert:
+    built = _capture_inserts.get(dialect.name)
+    if built is None:
+        built = _capture_inserts[dialect.name] = _CaptureInsert(dialect)
     return built
 
 
@@ -491,21 +520,10 @@ def _stored_as_utc_text(process: Any) -> bool:
     return process is not None and all(process(v) == intake.utc_text(v) for v in samples)
 
 
-def _insert_captures(session: Session, rows: list[tuple], *, received_at: datetime, received_by: str) -> None:
-    """INSERT the rows through the driver's executemany (ON CONFLICT (capture_id) DO NOTHING), values
-    converted column by column by each column's own bind processor: the SQL SQLAlchemy would emit,
-    without its per-row bookkeeping. The JSON columns come already as their text."""
-    connection = session.connection()
-    sql, processors, constants, _ = _capture_statement(connection.dialect)
-    tail = tuple(p(v) if p is not None else v for p, v in zip(constants, (received_at, received_by), strict=True))
-    columns: list[Any] = list(zip(*rows, strict=True))
-    for i, process in processors:
-        if _CAPTURE_COLUMNS[i] in _CAPTURE_FEW:
-            converted = {value: process(value) for value in set(columns[i]) if value is not None}
-            columns[i] = [None if v is None else converted[v] for v in columns[i]]
-        else:
-            columns[i] = [None if v is None else process(v) for v in columns[i]]
-    connection.exec_driver_sql(sql, [values + tail for values in zip(*columns, strict=True)])
+def _keeps_floats(process: Any) -> bool:
+    """Whether a bind processor leaves floats as they are (checked on samples, not assumed)."""
+    samples = (117.0, 36.651234, -0.5, 1e-9)
+    return process is None or all(type(out := process(v)) is float and out == v for v in samples)
 
 
 # ---------------------------------------------------------------- views
