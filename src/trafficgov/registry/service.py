@@ -291,8 +291,9 @@ def get_vehicle(db: Database, actor: Actor, plate_number: str, plate_type: str, 
     at = at or datetime.now(UTC)
     purpose = require_purpose(actor, purpose)
     plate = validate_plate(plate_number, plate_type)
-    with db.transaction(write=audited(actor)) as session:
-        row = session.connection().execute(_VEHICLE_BY_PLATE, {"plate_number": plate, "plate_type": plate_type}).first()
+    # a hot route (ADR 0003): Core statements only, on the driver's connection where the store is SQLite
+    with db.hot_transaction(write=audited(actor)) as session:
+        row = session.execute(_VEHICLE_BY_PLATE, {"plate_number": plate, "plate_type": plate_type}).first()
         return _vehicle(session, actor, row, f"{plate}:{plate_type}", purpose, at, as_of)
 
 
@@ -387,10 +388,11 @@ def my_records(db: Database, actor: Actor, *, as_of: date | None = None) -> m.My
     as_of = as_of or datetime.now(UTC).date()
     masker = Masker(actor)
     if actor.role is Role.CITIZEN and actor.id_number:
-        # the busiest read of the platform: two indexed look-ups on a plain connection, no ORM session
-        with db.engine.connect() as connection:
-            person = connection.execute(_PERSON_AND_LICENCE, {"id_number": actor.id_number}).first()
-            vehicles = connection.execute(_VEHICLES_OF_OWNER, {"owner_id": actor.id_number}).all()
+        # the busiest read of the platform (ADR 0003): two indexed look-ups in one read transaction, on the
+        # driver's connection where the store is SQLite
+        with db.hot_transaction() as session:
+            person = session.execute(_PERSON_AND_LICENCE, {"id_number": actor.id_number}).first()
+            vehicles = session.execute(_VEHICLES_OF_OWNER, {"owner_id": actor.id_number}).all()
         licence = _licence_of(person) if person else None
         name = person.name if person else None
         school = person.school_name if person else None

@@ -116,6 +116,24 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def hot_transaction(self, *, write: bool = False) -> Iterator[Any]:
+        """A transaction for the hottest look-ups (ADR 0003): on SQLite a `store.driver.DriverSession`, which
+        runs Core statements straight on the driver's connection; elsewhere an ORM session as `transaction`.
+        Only Core statements (`execute`) belong in it."""
+        if not self.is_sqlite:
+            with self.transaction(write=write) as session:
+                yield session
+            return
+        from trafficgov.store.driver import driver_transaction
+
+        if write:
+            with self._write_lock, driver_transaction(self.engine, write=True) as session:
+                yield session
+            return
+        with driver_transaction(self.engine, write=False) as session:
+            yield session
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"

@@ -1,0 +1,96 @@
+"""The driver path of the hot routes (store.driver, ADR 0003) against SQLAlchemy's own execution.
+
+The same Core statements must give the same rows (values, types and names) and the audit entries it
+appends must keep the hash chain intact, committed or rolled back as one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import bindparam, func, select
+
+from trafficgov.audit import service as audit
+from trafficgov.audit import store as audit_store
+from trafficgov.audit.model import AuditEntry
+from trafficgov.registry import service as registry
+from trafficgov.registry.store import PersonRow, VehicleRow
+from trafficgov.store.db import Database
+from trafficgov.store.driver import DriverSession, Prepared, driver_transaction
+
+AT = datetime(2026, 6, 30, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def city(sqlite_database: Database, demo_dir: Path) -> Database:
+    """The small demo city in a SQLite store (the driver path exists only there)."""
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.demo.load import load_city
+
+    load_city(sqlite_database, demo_dir / "manifest.json", cli_actor(sqlite_database, "admin"), argon2_profile="test")
+    return sqlite_database
+
+
+def entry(n: int) -> AuditEntry:
+    return AuditEntry(actor="officer1", role="officer", unit="一大队", action="read", entity="vehicle", record_key=f"鲁A{n:05d}:02", purpose="case_handling", at=AT + timedelta(seconds=n), detail={"n": n})
+
+
+def test_the_hot_statements_give_the_rows_sqlalchemy_gives(city: Database):
+    with city.transaction() as session:
+        people = list(session.scalars(select(PersonRow.id_number).order_by(PersonRow.id_number).limit(150)))
+        plates = list(session.execute(select(VehicleRow.plate_number, VehicleRow.plate_type).order_by(VehicleRow.id).limit(150)))
+    cases = [(registry._PERSON_AND_LICENCE, {"id_number": p}) for p in people]
+    cases += [(registry._VEHICLES_OF_OWNER, {"owner_id": p}) for p in people]
+    cases += [(registry._VEHICLE_BY_PLATE, {"plate_number": n, "plate_type": t}) for n, t in plates]
+    cases += [(registry._VEHICLE_BY_PLATE, {"plate_number": "鲁A00000", "plate_type": "02"})]  # no such vehicle
+    compared = 0
+    with city.engine.connect() as connection, city.hot_transaction() as hot:
+        assert isinstance(hot, DriverSession)
+        for statement, params in cases:
+            expected = connection.execute(statement, params).all()
+            got = hot.execute(statement, params).all()
+            assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+            assert [type(v) for r in got for v in r] == [type(v) for r in expected for v in r]
+            assert all(g._fields == e._fields for g, e in zip(got, expected, strict=True))
+            compared += len(expected)
+    assert compared > 300  # people with licences and vehicles, and vehicles with owners, were compared
+
+
+def test_audit_entries_appended_on_the_driver_keep_the_chain(city: Database):
+    key = b"k" * 32
+    with city.transaction(write=True) as session:
+        audit.append(session, entry(1))
+    with city.hot_transaction(write=True) as hot:
+        audit.append(hot, entry(2))
+        audit.append_many(hot, [entry(3), entry(4)])
+    with city.transaction(write=True) as session:
+        audit.append(session, entry(5))
+    with city.transaction() as session:
+        report = audit.verify(session, key)
+        rows = session.execute(select(audit_store._log.c.record_key, audit_store._log.c.at, audit_store._log.c.detail).where(audit_store._log.c.entity == "vehicle").order_by(audit_store._log.c.seq)).all()
+    assert report.ok, report.problems
+    assert [r.record_key for r in rows] == [f"鲁A{n:05d}:02" for n in range(1, 6)]
+    assert [r.at.replace(tzinfo=UTC) if r.at.tzinfo is None else r.at for r in rows] == [AT + timedelta(seconds=n) for n in range(1, 6)]
+
+
+def test_a_failing_driver_transaction_leaves_nothing(city: Database):
+    with city.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(audit_store._log)), audit_store.get_head(session)
+    with pytest.raises(RuntimeError), city.hot_transaction(write=True) as hot:
+        audit.append(hot, entry(1))
+        raise RuntimeError("the view could not be built")
+    with city.transaction() as session:
+        assert (session.scalar(select(func.count()).select_from(audit_store._log)), audit_store.get_head(session)) == before
+    # and the pooled connection is usable afterwards, with no transaction left open
+    with driver_transaction(city.engine, write=False) as hot:
+        assert hot.execute(registry._VEHICLES_OF_OWNER, {"owner_id": "nobody"}).all() == []
+
+
+def test_parameters_are_checked(city: Database):
+    with city.hot_transaction() as hot, pytest.raises(KeyError, match="owner_id"):
+        hot.execute(registry._VEHICLES_OF_OWNER, {})
+    in_list = select(VehicleRow.id).where(VehicleRow.owner_id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(TypeError, match="expanding"):
+        Prepared(in_list, city.engine.dialect)
