@@ -11,6 +11,10 @@ payment with the late surcharge (加处罚款), as pure functions over dated dat
   65: the decision is made on the minutes.
 - APL Art. 67: the fine is paid within 15 days of receiving the decision; APL Art. 72: every day late
   adds 3% of the fine, the surcharge never more than the fine.
+- APL Art. 66 para 2: a party in real financial difficulty may, on application and with approval, defer
+  (暂缓) the fine or pay it in instalments (分期); the limits of a plan are the region's data. Under a plan
+  the surcharge runs per instalment (the platform's reading, see `plan_owed`); APL Art. 72 para 2: the
+  time to apply to the court counts from the end of the plan (`PlanOwed.end`).
 - ProcReg Art. 54: a vehicle with five or more records not handled within 30 days -> a notice by app,
   SMS or mail; 30 days later without handling -> a public notice of 7 (working, ProcReg Art. 81) days,
   after which the decision may be made. ProcReg Arts. 55-56: a decision that cannot be served by mail
@@ -31,6 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from trafficgov.enforcement.calendar import HolidayCalendar, add_days, default_calendar
+from trafficgov.errors import FieldError
 
 DATA = Path(__file__).parent / "data"
 Party = Literal["person", "company", "unknown"]
@@ -48,6 +53,15 @@ class Period(_Strict):
 class Threshold(_Strict):
     person: int = Field(gt=0)
     company: int = Field(gt=0)
+
+
+class PaymentRelief(_Strict):
+    """暂缓或分期缴纳罚款的限度 — APL Art. 66 para 2 sets no numbers: these are the region's practice."""
+
+    max_defer_days: int = Field(ge=1, le=365, description="暂缓：至多推迟到原缴款期限后若干日")
+    max_instalments: int = Field(ge=2, le=24, description="分期：至多期数")
+    max_span_days: int = Field(ge=1, le=730, description="分期：末期至多在原缴款期限后若干日")
+    surcharge_basis: Literal["instalment"] = Field(description="加处罚款按每期金额自该期到期次日起计算，以该期金额为限")
 
 
 class ProcedureVersion(_Strict):
@@ -68,6 +82,7 @@ class ProcedureVersion(_Strict):
     repeat_notice_wait_days: Period
     repeat_public_notice_days: Period
     service_public_notice_days: Period
+    payment_relief: PaymentRelief
     legal_basis: dict[str, list[str]]
 
     def in_force(self, day: date) -> bool:
@@ -239,6 +254,111 @@ def payment_status(*, fine_yuan: int | Decimal | None, served_on: date | None, p
 def amount_shortfall(amount: Decimal, due: Payment) -> Decimal:
     """How much an amount falls short of the fine plus the surcharge owed that day (0 when it covers it)."""
     return max(Decimal("0.00"), (due.total_yuan - amount).quantize(Decimal("0.01")))
+
+
+# ---------------------------------------------------------------- deferral and instalments (APL Art. 66 para 2)
+
+
+PlanKind = Literal["defer", "instalments"]
+PLAN_KIND_ZH = {"defer": "暂缓（延期）缴纳", "instalments": "分期缴纳"}
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Instalment:
+    """一期 — an amount due by a day (a deferral is a plan of one)."""
+
+    due: date
+    amount_yuan: Decimal
+
+
+def validate_schedule(kind: PlanKind, schedule: Iterable[Instalment], *, fine_yuan: int | Decimal, pay_by_day: date, version: ProcedureVersion) -> tuple[Instalment, ...]:
+    """缴纳计划校验 — a deferral is one payment of the whole fine after the original last day to pay and
+    at most `max_defer_days` after it; instalments are 2 to `max_instalments` payments, due dates
+    ascending, the first not before the original last day, the last at most `max_span_days` after it.
+    Every amount is above zero, to the fen, and together they are exactly the fine. Raises FieldError
+    naming the field (`schedule`, `schedule.N.due`, `schedule.N.amount_yuan`, N from 0)."""
+    limits = version.payment_relief
+    plan = tuple(schedule)
+    fine = Decimal(fine_yuan)
+    if kind == "defer" and len(plan) != 1:
+        raise FieldError("schedule", "暂缓缴纳只有一期：写明暂缓至的日期，金额为全部罚款", "a deferral has exactly one entry")
+    if kind == "instalments" and not 2 <= len(plan) <= limits.max_instalments:
+        raise FieldError("schedule", f"分期缴纳应分2至{limits.max_instalments}期", f"instalments: 2 to {limits.max_instalments} entries")
+    previous: date | None = None
+    for i, item in enumerate(plan):
+        n = i + 1
+        if item.amount_yuan <= 0:
+            raise FieldError(f"schedule.{i}.amount_yuan", f"第{n}期金额应大于零", f"entry {i}: the amount must be above zero")
+        if item.amount_yuan != item.amount_yuan.quantize(CENT):
+            raise FieldError(f"schedule.{i}.amount_yuan", f"第{n}期金额至多精确到分（两位小数）", f"entry {i}: at most two decimals")
+        if previous is not None and item.due <= previous:
+            raise FieldError(f"schedule.{i}.due", f"第{n}期的缴纳日期应晚于第{n - 1}期", f"entry {i}: due dates must ascend")
+        previous = item.due
+    first, last = plan[0].due, plan[-1].due
+    if kind == "defer":
+        latest = pay_by_day + timedelta(days=limits.max_defer_days)
+        if first <= pay_by_day:
+            raise FieldError("schedule.0.due", f"暂缓至的日期应晚于原缴款期限{pay_by_day.isoformat()}", "a deferral ends after the original last day to pay")
+        if first > latest:
+            raise FieldError("schedule.0.due", f"暂缓缴纳至多至原缴款期限后{limits.max_defer_days}日，即{latest.isoformat()}（本地执法规范）",
+                             f"a deferral may run up to {latest.isoformat()}")
+    else:
+        latest = pay_by_day + timedelta(days=limits.max_span_days)
+        if first < pay_by_day:
+            raise FieldError("schedule.0.due", f"第1期的缴纳日期不能早于原缴款期限{pay_by_day.isoformat()}", "the first instalment is due on or after the original last day")
+        if last > latest:
+            raise FieldError(f"schedule.{len(plan) - 1}.due", f"分期缴纳的末期至多在原缴款期限后{limits.max_span_days}日，即{latest.isoformat()}（本地执法规范）",
+                             f"the last instalment may be due up to {latest.isoformat()}")
+    total = sum((item.amount_yuan for item in plan), Decimal("0"))
+    if total != fine:
+        raise FieldError("schedule", f"各期金额合计{total}元，应等于罚款{fine}元", f"the amounts add up to {total}, not the fine {fine}")
+    return plan
+
+
+def plan_end(schedule: Iterable[Instalment]) -> date:
+    """暂缓或者分期缴纳罚款期限结束之日 — the last due date; APL Art. 72 para 2: the time to apply to the court
+    for enforcement counts from it."""
+    return max(item.due for item in schedule)
+
+
+@dataclass(frozen=True)
+class InstalmentOwed:
+    number: int
+    due: date
+    amount_yuan: Decimal
+    paid: bool
+    paid_on: date | None
+    days_late: int
+    surcharge_yuan: Decimal
+    capped: bool
+    total_yuan: Decimal
+
+
+@dataclass(frozen=True)
+class PlanOwed:
+    instalments: tuple[InstalmentOwed, ...]
+    end: date
+    next_number: int | None
+    overdue: bool
+    paid_in_full: bool
+
+
+def plan_owed(schedule: Iterable[Instalment], paid: dict[int, date], on: date, *, per_day_pct: int = 3) -> PlanOwed:
+    """应缴（分期）— each instalment (numbered from 1) with what it owes on `on`, or owed on the day it was
+    paid (`paid`: number -> paid_on). The platform's reading of APL Art. 72 (一) under an approved plan:
+    the 3 %/day surcharge runs per instalment, from the day after that instalment's due date, on that
+    instalment's amount, and never exceeds that instalment's amount."""
+    rows = []
+    for number, item in enumerate(schedule, start=1):
+        day = paid.get(number)
+        owed = late_surcharge(item.amount_yuan, item.due, day or on, per_day_pct=per_day_pct)
+        rows.append(InstalmentOwed(number, item.due, item.amount_yuan, day is not None, day, owed.days_late, owed.surcharge_yuan, owed.capped, owed.total_yuan))
+    unpaid = [r for r in rows if not r.paid]
+    return PlanOwed(
+        instalments=tuple(rows), end=max(r.due for r in rows),
+        next_number=unpaid[0].number if unpaid else None, overdue=any(r.due < on for r in unpaid), paid_in_full=not unpaid,
+    )
 
 
 # ---------------------------------------------------------------- hearing (听证)

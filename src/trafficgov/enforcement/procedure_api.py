@@ -1,6 +1,6 @@
 """JSON API of the penalty procedure under /api/v1: prior notice, statements and hearing requests, answers,
 online objections, hearings, service of the decision (also by public notice), payments with the late
-surcharge, and the ProcReg Art. 54 notices of vehicles with five or more unhandled records."""
+surcharge, deferral and instalment plans of fines (APL Art. 66 para 2), and the ProcReg Art. 54 notices of vehicles with five or more unhandled records."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from trafficgov.enforcement.procedure_service import (
     HearingView,
     NoticeRequest,
     ObjectionRequest,
+    PaymentPlanRequest,
     PaymentRequest,
     PaymentView,
+    PlanDecisionRequest,
     ProcedureView,
     PublishRequest,
     RepeatVehicleView,
@@ -114,6 +116,16 @@ def hearings(request: Request, closed: Annotated[bool, Query(description="含已
 @router.post("/cases/{case_id}/payments", response_model=PaymentView, summary="登记缴款（按票据号幂等）", responses=CONFLICT)
 def record_payment(case_id: CaseKey, body: PaymentRequest, request: Request, actor: Actor = Depends(require(*ACTORS))) -> PaymentView:
     return ps.record_payment(db(request), actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/payment-plan", response_model=PaymentView, summary="当事人申请暂缓或分期缴纳罚款（确有经济困难）", responses=CONFLICT)
+def apply_payment_plan(case_id: CaseKey, body: PaymentPlanRequest, request: Request, actor: Actor = Depends(require(*PARTIES))) -> PaymentView:
+    return ps.apply_payment_plan(db(request), actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/payment-plan/decision", response_model=PaymentView, summary="批准（可调整计划）或不予批准暂缓、分期缴纳", responses=CONFLICT)
+def decide_payment_plan(case_id: CaseKey, body: PlanDecisionRequest, request: Request, actor: Actor = Depends(require(*STAFF))) -> PaymentView:
+    return ps.decide_payment_plan(db(request), actor, case_id, body)
 
 
 @router.get("/payments/overdue", response_model=list[PaymentView], summary="逾期未缴罚款的决定")

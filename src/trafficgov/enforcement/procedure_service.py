@@ -1,7 +1,7 @@
 """Use cases of the penalty procedure: prior notice, the party's statements and hearing requests and the
 officer's answers, online objections (ProcReg Art. 5), hearings (APL Arts. 63-65), service of the
-decision (by public notice: ProcReg Arts. 55-56), payments, and vehicles with five or more unhandled
-records (ProcReg Art. 54).
+decision (by public notice: ProcReg Arts. 55-56), payments, deferral and instalment plans of fines (APL
+Art. 66 para 2), and vehicles with five or more unhandled records (ProcReg Art. 54).
 
 Each command is one explicit transaction with an audit entry; time is an argument (`now`).
 """
@@ -34,6 +34,7 @@ from trafficgov.enforcement.store import (
     CaptureRow,
     HearingRow,
     NoticeRow,
+    PaymentPlanRow,
     PaymentRow,
     ServiceNoticeRow,
     SubmissionRow,
@@ -105,6 +106,7 @@ class SubmissionView(BaseModel):
 
 class PaidView(BaseModel):
     receipt_number: str
+    instalment: int | None = Field(default=None, description="分期缴纳的第几期; null for a payment in full")
     channel: str
     channel_label: str
     paid_on: date
@@ -116,6 +118,39 @@ class PaidView(BaseModel):
     recorded_by: str
 
 
+class InstalmentView(BaseModel):
+    number: int
+    due: date
+    amount_yuan: Decimal
+    paid: bool
+    paid_on: date | None
+    receipt_number: str | None
+    days_late: int = Field(description="逾期日数（已缴的，截至缴款日）")
+    surcharge_yuan: Decimal = Field(description="该期加处罚款：按该期金额每日百分之三，以该期金额为限")
+    capped: bool
+    total_yuan: Decimal
+    overdue: bool
+
+
+class PaymentPlanView(BaseModel):
+    id: int
+    case_id: int
+    kind: str = Field(description="defer or instalments")
+    kind_label: str
+    reason: str
+    status: str = Field(description="pending, approved or rejected")
+    status_label: str
+    schedule: list[InstalmentView]
+    end: date = Field(description="暂缓或者分期缴纳罚款期限结束之日 (APL Art. 72 para 2)")
+    applied_by: str
+    applied_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    version: int
+    legal_basis: list[str]
+
+
 class PaymentView(BaseModel):
     case_id: int
     fine_yuan: Decimal
@@ -125,12 +160,17 @@ class PaymentView(BaseModel):
     days_late: int
     surcharge_yuan: Decimal
     capped: bool
-    total_yuan: Decimal
+    total_yuan: Decimal = Field(description="应缴合计；under an approved plan what is still owed (unpaid instalments and their surcharge)")
     legal_basis: list[str]
-    status: str = Field(description="not_served, unpaid, overdue or paid")
+    status: str = Field(description="not_served, unpaid, overdue, paid, or under an approved plan deferred / instalments")
     status_label: str
     paid: PaidView | None = None
     decision_number: str | None = None
+    plan: PaymentPlanView | None = Field(default=None, description="暂缓或分期缴纳的申请及决定")
+    plan_end: date | None = Field(default=None, description="批准的暂缓或分期缴纳期限结束之日; the court-enforcement period counts from it (APL Art. 72 para 2)")
+    instalment_payments: list[PaidView] = []
+    next_instalment: int | None = Field(default=None, description="下一期（登记缴款时须缴该期）")
+    next_total_yuan: Decimal | None = Field(default=None, description="下一期于当日应缴：该期金额加该期加处罚款")
 
 
 class HearingView(BaseModel):
@@ -215,19 +255,44 @@ def _requirements(row: CaseRow, decision: dict, day: date) -> proc.Requirements:
     return proc.requirements(decision, rules, region=row.region, party="company" if row.owner_kind == "company" else "person")
 
 
-STATUS_ZH = {"none": "无罚款", "not_served": "决定书待送达", "unpaid": "未缴", "overdue": "逾期未缴", "paid": "已缴清"}
+STATUS_ZH = {
+    "none": "无罚款", "not_served": "决定书待送达", "unpaid": "未缴", "overdue": "逾期未缴", "paid": "已缴清",
+    "deferred": "暂缓缴纳中", "instalments": "分期缴纳中",
+}
+PLAN_STATUS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "不予批准"}
 CHANNEL_ZH = {"bank": "银行", "online": "网上缴款（电子支付）", "window": "办事大厅代收窗口"}
 OUTCOME_ZH = {None: "待举行", "held": "已举行", "absent": "当事人无正当理由不到场，视为放弃听证", "withdrawn": "当事人撤回听证申请"}
 
 
 def _paid_view(p: PaymentRow) -> PaidView:
     return PaidView(
-        receipt_number=p.receipt_number, channel=p.channel, channel_label=CHANNEL_ZH.get(p.channel, p.channel), paid_on=p.paid_on, amount_yuan=p.amount_yuan,
+        receipt_number=p.receipt_number, instalment=p.instalment, channel=p.channel, channel_label=CHANNEL_ZH.get(p.channel, p.channel), paid_on=p.paid_on, amount_yuan=p.amount_yuan,
         fine_yuan=p.fine_yuan, surcharge_yuan=p.surcharge_yuan, days_late=p.days_late, recorded_at=p.recorded_at, recorded_by=p.recorded_by,
     )
 
 
-def _payment(row: CaseRow, on: date, paid: PaymentRow | None = None) -> PaymentView | None:
+def _schedule(plan: PaymentPlanRow) -> list[proc.Instalment]:
+    return [proc.Instalment(date.fromisoformat(e["due"]), Decimal(e["amount_yuan"])) for e in plan.schedule]
+
+
+def _plan_view(plan: PaymentPlanRow, owed: proc.PlanOwed, receipts: dict[int, str], on: date) -> PaymentPlanView:
+    rules = proc.procedure_rules().at(local_day(plan.applied_at))
+    return PaymentPlanView(
+        id=plan.id, case_id=plan.case_id, kind=plan.kind, kind_label=proc.PLAN_KIND_ZH.get(plan.kind, plan.kind), reason=plan.reason, status=plan.status,
+        status_label=PLAN_STATUS_ZH.get(plan.status, plan.status),
+        schedule=[
+            InstalmentView(number=i.number, due=i.due, amount_yuan=i.amount_yuan, paid=i.paid, paid_on=i.paid_on, receipt_number=receipts.get(i.number), days_late=i.days_late,
+                           surcharge_yuan=i.surcharge_yuan, capped=i.capped, total_yuan=i.total_yuan, overdue=not i.paid and i.due < on)
+            for i in owed.instalments
+        ],
+        end=owed.end, applied_by=plan.applied_by, applied_at=plan.applied_at, decided_by=plan.decided_by, decided_at=plan.decided_at, decision_note=plan.decision_note,
+        version=plan.version, legal_basis=rules.legal_basis.get("payment_relief", []),
+    )
+
+
+def _payment(row: CaseRow, on: date, paid: PaymentRow | None = None, plan: PaymentPlanRow | None = None, instalments: list[PaymentRow] | None = None) -> PaymentView | None:
+    """应缴 — what the case owes on `on`: the fine and its surcharge, or under an approved plan (APL Art. 66
+    para 2) each instalment with its own surcharge (`proc.plan_owed`)."""
     decision = row.decision or {}
     fine = decision.get("fine_yuan") if row.status == "issued" else None
     if not fine:
@@ -236,7 +301,23 @@ def _payment(row: CaseRow, on: date, paid: PaymentRow | None = None) -> PaymentV
     served = date.fromisoformat(decision["served_on"]) if decision.get("served_on") else None
     due = proc.pay_by(served, rules) if served else None
     status = proc.payment_status(fine_yuan=fine, served_on=served, pay_by_day=due, paid=paid is not None, on=on)
-    extra = {"status": status, "status_label": STATUS_ZH[status], "paid": _paid_view(paid) if paid else None, "decision_number": row.decision_number}
+    extra: dict = {"status": status, "status_label": STATUS_ZH[status], "paid": _paid_view(paid) if paid else None, "decision_number": row.decision_number}
+    if plan is not None:
+        done = sorted(instalments or [], key=lambda p: p.instalment or 0)
+        owed = proc.plan_owed(_schedule(plan), {p.instalment: p.paid_on for p in done if p.instalment}, on, per_day_pct=rules.surcharge_per_day_pct)
+        extra["plan"] = _plan_view(plan, owed, {p.instalment: p.receipt_number for p in done if p.instalment}, on)
+        if plan.status == "approved" and paid is None:
+            status = "paid" if owed.paid_in_full else "overdue" if owed.overdue else "deferred" if plan.kind == "defer" else "instalments"
+            unpaid = [i for i in owed.instalments if not i.paid]
+            nxt = unpaid[0] if unpaid else None
+            extra.update(status=status, status_label=STATUS_ZH[status], plan_end=owed.end, instalment_payments=[_paid_view(p) for p in done],
+                         next_instalment=nxt.number if nxt else None, next_total_yuan=nxt.total_yuan if nxt else None)
+            surcharge = sum((i.surcharge_yuan for i in unpaid), Decimal("0.00"))
+            return PaymentView(
+                case_id=row.id, fine_yuan=Decimal(fine), served_on=served, pay_by=due, on=on, days_late=max((i.days_late for i in unpaid), default=0),
+                surcharge_yuan=surcharge, capped=any(i.capped for i in unpaid), total_yuan=sum((i.total_yuan for i in unpaid), Decimal("0.00")),
+                legal_basis=rules.legal_basis.get("payment", []) + rules.legal_basis.get("payment_relief", []), **extra,
+            )
     if due is None:
         return PaymentView(case_id=row.id, fine_yuan=Decimal(fine), served_on=None, pay_by=None, on=on, days_late=0, surcharge_yuan=Decimal("0.00"),
                            capped=False, total_yuan=Decimal(fine), legal_basis=rules.legal_basis.get("payment", []), **extra)
@@ -279,12 +360,28 @@ def _view(session: Session, row: CaseRow, day: date) -> ProcedureView:
         submissions=[_submission_view(s, day) for s in subs],
         hearings=[_hearing_view(h) for h in session.scalars(select(HearingRow).where(HearingRow.case_id == row.id).order_by(HearingRow.id))],
         service_notice=_service_view(served) if (served := session.scalars(select(ServiceNoticeRow).where(ServiceNoticeRow.case_id == row.id)).first()) else None,
-        payment=_payment(row, day, _paid(session, row.id)),
+        payment=_payment_of(session, row, day),
     )
 
 
 def _paid(session: Session, case_id: int) -> PaymentRow | None:
-    return session.scalars(select(PaymentRow).where(PaymentRow.case_id == case_id)).first()
+    """The payment in full of a case (not an instalment)."""
+    return session.scalars(select(PaymentRow).where(PaymentRow.case_id == case_id, PaymentRow.instalment.is_(None))).first()
+
+
+def _plan(session: Session, case_id: int, *, lock: bool = False) -> PaymentPlanRow | None:
+    query = select(PaymentPlanRow).where(PaymentPlanRow.case_id == case_id)
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def _instalments_paid(session: Session, case_id: int) -> list[PaymentRow]:
+    return list(session.scalars(select(PaymentRow).where(PaymentRow.case_id == case_id, PaymentRow.instalment.is_not(None)).order_by(PaymentRow.instalment)))
+
+
+def _payment_of(session: Session, row: CaseRow, on: date) -> PaymentView | None:
+    """`_payment` with what the store holds of the case: its payment in full, its plan and instalments paid."""
+    plan = _plan(session, row.id)
+    return _payment(row, on, _paid(session, row.id), plan, _instalments_paid(session, row.id) if plan is not None else None)
 
 
 def get_procedure(db: Database, actor: Actor, case_id: int, *, now: datetime | None = None) -> ProcedureView:
@@ -472,7 +569,7 @@ def payment(db: Database, actor: Actor, case_id: int, on: date | None = None, *,
         if row is None:
             raise NotFound(f"case {case_id}")
         _check_case_access(actor, row)
-        view = _payment(row, day, _paid(session, row.id))
+        view = _payment_of(session, row, day)
         if view is None:
             raise FieldError("case_id", "本案无应缴罚款", "no fine to pay on this case")
         return view
@@ -622,7 +719,8 @@ class PaymentRequest(_In):
 def record_payment(db: Database, actor: Actor, case_id: int, request: PaymentRequest, *, now: datetime | None = None) -> PaymentView:
     """登记缴款 — the fine plus the surcharge owed on the day paid (APL Arts. 67, 72 (一)); idempotent by receipt
     number. An amount short of what is owed is refused (no approved instalment: APL Art. 66), and so is
-    an amount above it (a refund is not the bureau's to make here)."""
+    an amount above it (a refund is not the bureau's to make here). Under an approved deferral or
+    instalment plan the payment is the next unpaid instalment plus its own surcharge that day."""
     at = _now(now)
     day = local_day(at)
     if request.paid_on > day:
@@ -634,7 +732,7 @@ def record_payment(db: Database, actor: Actor, case_id: int, request: PaymentReq
                 raise Conflict("该票据号已登记为另一笔缴款", f"receipt {request.receipt_number} is recorded with other details")
             row = session.get(CaseRow, case_id)
             assert row is not None
-            view = _payment(row, day, same)
+            view = _payment_of(session, row, day)
             assert view is not None
             return view
         row = _locked_case(session, case_id)
@@ -645,35 +743,196 @@ def record_payment(db: Database, actor: Actor, case_id: int, request: PaymentReq
             raise Conflict("本案罚款已缴清", f"case {case_id} is paid")
         if request.paid_on < local_day(row.issued_at or at):
             raise FieldError("paid_on", "缴款日期不能早于决定签发日期", "paid_on is before the decision was issued")
-        owed = _payment(row, request.paid_on)
-        assert owed is not None
-        total, surcharge = owed.total_yuan.quantize(Decimal("0.01")), owed.surcharge_yuan
-        if request.amount_yuan < total:
-            raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{total}元（罚款{fine}元、加处罚款{surcharge}元），缴款{request.amount_yuan}元不足；未经批准分期缴纳的，不能部分缴纳（《行政处罚法》第六十六条、第七十二条）",
-                             f"{request.amount_yuan} does not cover {total} owed on {request.paid_on.isoformat()}")
-        if request.amount_yuan > total:
-            raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{total}元，缴款{request.amount_yuan}元超出应缴金额", f"{request.amount_yuan} is more than the {total} owed")
-        paid = PaymentRow(
-            case_id=row.id, receipt_number=request.receipt_number, channel=request.channel, paid_on=request.paid_on, amount_yuan=request.amount_yuan,
-            fine_yuan=Decimal(fine), surcharge_yuan=surcharge, days_late=owed.days_late, recorded_at=at, recorded_by=actor.username,
-        )
+        plan = _plan(session, row.id)
+        if plan is not None and plan.status == "approved":
+            paid = _record_instalment(session, actor, row, plan, request, at)
+        else:
+            owed = _payment(row, request.paid_on)
+            assert owed is not None
+            total, surcharge = owed.total_yuan.quantize(Decimal("0.01")), owed.surcharge_yuan
+            if request.amount_yuan < total:
+                raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{total}元（罚款{fine}元、加处罚款{surcharge}元），缴款{request.amount_yuan}元不足；未经批准分期缴纳的，不能部分缴纳（《行政处罚法》第六十六条、第七十二条）",
+                                 f"{request.amount_yuan} does not cover {total} owed on {request.paid_on.isoformat()}")
+            if request.amount_yuan > total:
+                raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{total}元，缴款{request.amount_yuan}元超出应缴金额", f"{request.amount_yuan} is more than the {total} owed")
+            paid = PaymentRow(
+                case_id=row.id, receipt_number=request.receipt_number, channel=request.channel, paid_on=request.paid_on, amount_yuan=request.amount_yuan,
+                fine_yuan=Decimal(fine), surcharge_yuan=surcharge, days_late=owed.days_late, recorded_at=at, recorded_by=actor.username,
+            )
         session.add(paid)
         session.flush()
         _audit(session, actor, "create", "enforcement_payments", str(paid.id), at, case_id=row.id, receipt_number=request.receipt_number, channel=request.channel,
-               paid_on=request.paid_on.isoformat(), amount_yuan=str(request.amount_yuan), surcharge_yuan=str(surcharge))
-        view = _payment(row, day, paid)
+               paid_on=request.paid_on.isoformat(), amount_yuan=str(request.amount_yuan), surcharge_yuan=str(paid.surcharge_yuan), instalment=paid.instalment)
+        view = _payment_of(session, row, day)
         assert view is not None
         return view
 
 
+def _record_instalment(session: Session, actor: Actor, row: CaseRow, plan: PaymentPlanRow, request: PaymentRequest, at: datetime) -> PaymentRow:
+    """The next unpaid instalment of an approved plan, in order, with its own surcharge on the day paid."""
+    done = _instalments_paid(session, row.id)
+    rules = proc.procedure_rules().at(request.paid_on)
+    owed = proc.plan_owed(_schedule(plan), {p.instalment: p.paid_on for p in done if p.instalment}, request.paid_on, per_day_pct=rules.surcharge_per_day_pct)
+    if owed.next_number is None:
+        raise Conflict("本案罚款已按计划缴清", f"case {row.id} is paid")
+    if done and request.paid_on < done[-1].paid_on:
+        raise FieldError("paid_on", f"分期应按期次缴纳：缴款日期不能早于上一期的缴款日期{done[-1].paid_on.isoformat()}", "paid_on is before the previous instalment's")
+    item = owed.instalments[owed.next_number - 1]
+    name = "暂缓缴纳的罚款" if plan.kind == "defer" else f"第{item.number}期"
+    total = item.total_yuan.quantize(Decimal("0.01"))
+    if request.amount_yuan < total:
+        raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{name}{total}元（{item.amount_yuan}元、加处罚款{item.surcharge_yuan}元），缴款{request.amount_yuan}元不足；分期缴纳的，每次须缴清当期",
+                         f"{request.amount_yuan} does not cover instalment {item.number}: {total} owed on {request.paid_on.isoformat()}")
+    if request.amount_yuan > total:
+        raise FieldError("amount_yuan", f"{request.paid_on.isoformat()}应缴{name}{total}元，缴款{request.amount_yuan}元超出；分期缴纳的，每次登记一期",
+                         f"{request.amount_yuan} is more than instalment {item.number}'s {total}")
+    return PaymentRow(
+        case_id=row.id, instalment=item.number, receipt_number=request.receipt_number, channel=request.channel, paid_on=request.paid_on, amount_yuan=request.amount_yuan,
+        fine_yuan=item.amount_yuan, surcharge_yuan=item.surcharge_yuan, days_late=item.days_late, recorded_at=at, recorded_by=actor.username,
+    )
+
+
 def list_overdue_payments(db: Database, actor: Actor, *, on: date | None = None, now: datetime | None = None) -> list[PaymentView]:
-    """逾期未缴 — issued fines served and not paid after their last day to pay, with the surcharge owed now."""
+    """逾期未缴 — issued fines served and not paid after their last day to pay, or under an approved plan with an
+    instalment past its due date, with the surcharge owed now."""
     day = on or local_day(_now(now))
     with db.transaction() as session:
-        paid = select(PaymentRow.case_id)
-        rows = session.scalars(select(CaseRow).where(CaseRow.status == "issued", CaseRow.id.not_in(paid)).order_by(CaseRow.issued_at, CaseRow.id))
-        views = [_payment(r, day) for r in rows]
+        paid = select(PaymentRow.case_id).where(PaymentRow.instalment.is_(None))
+        rows = list(session.scalars(select(CaseRow).where(CaseRow.status == "issued", CaseRow.id.not_in(paid)).order_by(CaseRow.issued_at, CaseRow.id)))
+        ids = [r.id for r in rows]
+        plans: dict[int, PaymentPlanRow] = {}
+        parts: dict[int, list[PaymentRow]] = {}
+        for chunk in range(0, len(ids), 500):
+            some = ids[chunk:chunk + 500]
+            plans.update({p.case_id: p for p in session.scalars(select(PaymentPlanRow).where(PaymentPlanRow.case_id.in_(some)))})
+            for p in session.scalars(select(PaymentRow).where(PaymentRow.case_id.in_(some), PaymentRow.instalment.is_not(None))):
+                parts.setdefault(p.case_id, []).append(p)
+        views = [_payment(r, day, None, plans.get(r.id), parts.get(r.id, [])) for r in rows]
         return [v for v in views if v is not None and v.status == "overdue"]
+
+
+# ---------------------------------------------------------------- deferral and instalments (暂缓或者分期缴纳, APL Art. 66 para 2)
+
+
+class PlanEntry(_In):
+    due: date = Field(description="该期缴纳期限")
+    amount_yuan: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+
+
+class PaymentPlanRequest(_In):
+    kind: Literal["defer", "instalments"] = Field(description="defer 暂缓（延期）缴纳 or instalments 分期缴纳")
+    reason: str = Field(min_length=4, max_length=4000, description="确有经济困难的情况说明")
+    schedule: list[PlanEntry] = Field(min_length=1, max_length=24, description="暂缓：一期（全部罚款）；分期：各期日期和金额")
+
+
+class PlanDecisionRequest(_In):
+    approve: bool
+    note: str = Field(default="", max_length=2000, description="审批意见；不予批准的须写明理由")
+    schedule: list[PlanEntry] | None = Field(default=None, min_length=1, max_length=24, description="批准时调整后的计划; defaults to the one applied for")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="the plan's version the decision was made on (409 when it changed)")
+
+
+def _entries(schedule: list[PlanEntry]) -> list[proc.Instalment]:
+    return [proc.Instalment(e.due, e.amount_yuan) for e in schedule]
+
+
+def _stored(schedule: tuple[proc.Instalment, ...]) -> list[dict]:
+    return [{"due": e.due.isoformat(), "amount_yuan": str(e.amount_yuan.quantize(Decimal("0.01")))} for e in schedule]
+
+
+def _fine_pay_by(row: CaseRow) -> tuple[Decimal, date]:
+    decision = row.decision or {}
+    fine = decision.get("fine_yuan") if row.status == "issued" else None
+    if not fine:
+        raise FieldError("case_id", "本案无已签发的罚款决定", "no issued fine on this case")
+    if not decision.get("served_on"):
+        raise FieldError("case_id", "决定书尚未送达，暂不能申请", "the decision is not served yet")
+    served = date.fromisoformat(decision["served_on"])
+    return Decimal(fine), proc.pay_by(served, proc.procedure_rules().at(served))
+
+
+def apply_payment_plan(db: Database, actor: Actor, case_id: int, request: PaymentPlanRequest, *, now: datetime | None = None) -> PaymentView:
+    """申请暂缓或分期缴纳罚款 — the party in real financial difficulty applies, within the time to pay, for a
+    deferral or instalments within the region's limits (APL Art. 66 para 2); one application open or
+    approved per case, a rejected one may be followed by a new one."""
+    at = _now(now)
+    day = local_day(at)
+    _party(actor)
+    with db.transaction(write=True) as session:
+        row = _locked_case(session, case_id)
+        _check_case_access(actor, row)
+        fine, pay_by_day = _fine_pay_by(row)
+        if _paid(session, row.id) is not None:
+            raise Conflict("本案罚款已缴清", f"case {case_id} is paid")
+        if day < date.fromisoformat(row.decision["served_on"]):
+            raise FieldError("case_id", "决定书尚未送达，暂不能申请", "the decision is not served yet")
+        if day > pay_by_day:
+            raise FieldError("case_id", f"暂缓或分期缴纳应在缴款期限{pay_by_day.isoformat()}届满前申请；逾期的已按日加处罚款（《行政处罚法》第七十二条）",
+                             f"apply by the last day to pay, {pay_by_day.isoformat()}")
+        plan = _plan(session, row.id, lock=True)
+        if plan is not None and plan.status != "rejected":
+            raise Conflict(f"本案已有{PLAN_STATUS_ZH[plan.status]}的暂缓或分期缴纳申请", f"case {case_id} has a {plan.status} plan")
+        rules = proc.procedure_rules().at(day)
+        schedule = proc.validate_schedule(request.kind, _entries(request.schedule), fine_yuan=fine, pay_by_day=pay_by_day, version=rules)
+        action = "update" if plan is not None else "create"
+        if plan is None:
+            plan = PaymentPlanRow(case_id=row.id, version=0)
+            session.add(plan)
+        plan.kind = request.kind
+        plan.reason = request.reason.strip()
+        plan.schedule = _stored(schedule)
+        plan.status = "pending"
+        plan.applied_by = actor.username
+        plan.applied_at = at
+        plan.decided_by = plan.decided_at = plan.decision_note = None
+        plan.rules_version = rules.version_id
+        plan.version = (plan.version or 0) + 1
+        session.flush()
+        _audit(session, actor, action, "enforcement_payment_plans", str(plan.id), at, case_id=row.id, kind=request.kind, status="pending", schedule=plan.schedule)
+        view = _payment_of(session, row, day)
+        assert view is not None
+        return view
+
+
+def decide_payment_plan(db: Database, actor: Actor, case_id: int, request: PlanDecisionRequest, *, now: datetime | None = None) -> PaymentView:
+    """审批暂缓或分期缴纳 — approve (as applied for, or with an amended schedule within the limits) or reject
+    with the reason; the first decision wins, a second one on the same application is 409."""
+    at = _now(now)
+    day = local_day(at)
+    with db.transaction(write=True) as session:
+        row = _locked_case(session, case_id)
+        plan = _plan(session, row.id, lock=True)
+        if plan is None:
+            raise NotFound(f"payment plan of case {case_id}")
+        if request.version is not None and request.version != plan.version:
+            raise Conflict("该申请已被他人处理或更新，请刷新后再审批", f"plan {plan.id} is at version {plan.version}")
+        if plan.status != "pending":
+            raise Conflict(f"该申请已{PLAN_STATUS_ZH[plan.status]}", f"plan {plan.id} is {plan.status}")
+        fine, pay_by_day = _fine_pay_by(row)
+        if _paid(session, row.id) is not None:
+            raise Conflict("本案罚款已缴清", f"case {case_id} is paid")
+        note = request.note.strip()
+        if request.approve:
+            rules = proc.procedure_rules().at(local_day(plan.applied_at))
+            entries = _entries(request.schedule) if request.schedule is not None else _schedule(plan)
+            schedule = proc.validate_schedule(plan.kind, entries, fine_yuan=fine, pay_by_day=pay_by_day, version=rules)  # type: ignore[arg-type]
+            amended = _stored(schedule) != plan.schedule
+            plan.schedule = _stored(schedule)
+        else:
+            if len(note) < 2:
+                raise FieldError("note", "不予批准的，请写明理由", "a rejection needs its reason")
+            amended = False
+        plan.status = "approved" if request.approve else "rejected"
+        plan.decided_by = actor.username
+        plan.decided_at = at
+        plan.decision_note = note or None
+        plan.version += 1
+        session.flush()
+        _audit(session, actor, "decide", "enforcement_payment_plans", str(plan.id), at, case_id=row.id, outcome=plan.status, amended=amended,
+               schedule=plan.schedule, note=plan.decision_note)
+        view = _payment_of(session, row, day)
+        assert view is not None
+        return view
 
 
 # ---------------------------------------------------------------- ProcReg Art. 54: five or more unhandled records

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trafficgov.store.base import Base
@@ -181,11 +194,18 @@ class HearingRow(Base):
 
 
 class PaymentRow(Base):
-    """缴款 — a payment of an issued decision's fine (and the late surcharge owed that day), by receipt."""
+    """缴款 — a payment of an issued decision's fine (and the late surcharge owed that day), by receipt: one
+    payment in full per case (`instalment` null), or one per instalment of an approved plan (1-based)."""
 
     __tablename__ = "enforcement_payments"
+    __table_args__ = (
+        UniqueConstraint("case_id", "instalment", name="uq_enforcement_payments_case_instalment"),
+        # NULLs are distinct in a unique constraint: a partial index keeps one payment in full per case
+        Index("uq_enforcement_payments_full", "case_id", unique=True, sqlite_where=text("instalment IS NULL"), postgresql_where=text("instalment IS NULL")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"))
+    instalment: Mapped[int | None] = mapped_column(Integer)
     receipt_number: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # bank, online, window
     paid_on: Mapped[date] = mapped_column(Date)
@@ -195,6 +215,26 @@ class PaymentRow(Base):
     days_late: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class PaymentPlanRow(Base):
+    """暂缓或分期缴纳 — the party's application to defer or pay a fine in instalments (APL Art. 66 para 2) and
+    the bureau's decision; one per case, a rejected one replaced by a new application."""
+
+    __tablename__ = "enforcement_payment_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_cases.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # defer, instalments
+    reason: Mapped[str] = mapped_column(Text)  # the party's statement of financial difficulty
+    schedule: Mapped[list] = mapped_column(JSON)  # [{"due": "YYYY-MM-DD", "amount_yuan": "123.45"}]
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    applied_by: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class VehicleNoticeRow(Base):
