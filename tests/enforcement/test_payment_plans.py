@@ -355,3 +355,37 @@ def test_migration_0013_matches_the_plan_and_payment_tables_and_keeps_payments(d
     with engine.connect() as conn:
         assert conn.execute(text("SELECT case_id, instalment, receipt_number FROM enforcement_payments")).all() == [(7, None, "OLD-1")]
     engine.dispose()
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_pages_party_applies_with_the_form_staff_approve_and_see_the_schedule(client, tokens, accounts, case):
+    officer = bearer(tokens["officer"])
+    fine, pay_by = _api_issued_and_served(client, officer, case)
+    hp._log_in(client, accounts["citizen"])
+    page = client.get(f"/me/violations/{case['id']}")
+    assert page.status_code == 200 and "申请延期/分期缴纳" in page.text and 'name="due_6"' in page.text and 'name="due_7"' not in page.text
+    half = (fine / 2).quantize(D("0.01"))
+    rows = {"due_1": pay_by.isoformat(), "amount_1": str(fine - half), "due_3": (pay_by + timedelta(days=30)).isoformat(), "amount_3": str(half)}
+    bad = client.post(f"/me/violations/{case['id']}/payment-plan", data={"kind": "instalments", "reason": "收入微薄，确有困难", "due_1": pay_by.isoformat(), "amount_1": "abc"})
+    assert bad.status_code == 422 and "第1行" in bad.text
+    short = client.post(f"/me/violations/{case['id']}/payment-plan", data={"kind": "instalments", "reason": "收入微薄，确有困难", **rows, "amount_3": "1.00"})
+    assert short.status_code == 422 and "应等于罚款" in short.text
+    made = client.post(f"/me/violations/{case['id']}/payment-plan", data={"kind": "instalments", "reason": "收入微薄，确有困难", **rows, "due_2": "", "amount_2": ""})
+    assert made.status_code == 200 and "待审批" in made.text and "申请延期/分期缴纳" not in made.text and 'id="instalment-2"' in made.text
+    hp._log_in(client, accounts["clerk"])
+    assert "审批分期缴纳申请" not in client.get(f"/enforcement/cases/{case['id']}/procedure").text
+    assert client.post(f"/enforcement/cases/{case['id']}/payment-plan/decision", data={"approve": "yes"}).status_code == 403
+    hp._log_in(client, accounts["legal_reviewer"])
+    staff = client.get(f"/enforcement/cases/{case['id']}/procedure")
+    assert "审批分期缴纳申请" in staff.text and "收入微薄" in staff.text
+    no_reason = client.post(f"/enforcement/cases/{case['id']}/payment-plan/decision", data={"approve": "no", "note": ""})
+    assert no_reason.status_code == 422 and "写明理由" in no_reason.text
+    approved = client.post(f"/enforcement/cases/{case['id']}/payment-plan/decision", data={"approve": "yes", "note": "同意", "version": "1"})
+    assert approved.status_code == 200 and "分期缴纳中" in approved.text and "已批准" in approved.text and "第七十二条第二款" in approved.text
+    again = client.post(f"/enforcement/cases/{case['id']}/payment-plan/decision", data={"approve": "yes", "version": "1"})
+    assert again.status_code == 409
+    hp._log_in(client, accounts["citizen"])
+    mine = client.get(f"/me/violations/{case['id']}")
+    assert "分期缴纳中" in mine.text and (pay_by + timedelta(days=30)).isoformat() in mine.text and "申请延期/分期缴纳" not in mine.text

@@ -1,7 +1,8 @@
 """处罚程序 pages: the officer's procedure page of a case (prior notice, answers to the party, hearings,
 service of the decision, also by public notice, payment), the lists of submissions awaiting an answer,
 hearings, overdue fines and vehicles under ProcReg Art. 54, and the party's own page (notice, statement
-or hearing request, the hearing, online objection, answers and amount due)."""
+or hearing request, the hearing, online objection, answers, amount due and the application to defer or pay
+a fine in instalments, which the staff approve or reject on the procedure page)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
+from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement import procedure_service as ps
 from trafficgov.enforcement.service import Conflict
 from trafficgov.errors import FieldError
@@ -38,7 +41,7 @@ def _procedure_page(request: Request, actor: Actor, case_id: int, status_code: i
     view = ps.get_procedure(_db(request), actor, case_id)
     return render(
         request, "procedure_case.html", actor, status_code=status_code, view=view, may_act=actor.role is Role.OFFICER, may_record=actor.role in ACTORS,
-        party=actor.role in PARTIES, **context,
+        party=actor.role in PARTIES, may_decide=actor.role in STAFF, relief=proc.procedure_rules().at(datetime.now(BEIJING).date()).payment_relief, **context,
     )
 
 
@@ -125,6 +128,68 @@ def my_objection(case_id: CaseKey, request: Request, text: Annotated[str, Form(m
     except ValueError:
         return _procedure_page(request, actor, case_id, status_code=422, error="请填写异议内容（至少两个字）")
     return RedirectResponse(f"/me/violations/{case_id}", status_code=303)
+
+
+PLAN_ROWS = 24  # the request model's limit; the form shows the region's maximum
+
+
+@router.post("/me/violations/{case_id}/payment-plan", response_class=HTMLResponse)
+async def my_payment_plan(case_id: CaseKey, request: Request, actor: Actor = Depends(require(*PARTIES, page=True))):
+    """申请延期/分期缴纳 — the party's form: kind, reason and rows of due date and amount (empty rows ignored)."""
+    form = await request.form()
+
+    def text(name: str, limit: int) -> str:
+        value = form.get(name)
+        return value.strip()[:limit] if isinstance(value, str) else ""
+
+    def act():
+        schedule = []
+        for n in range(1, PLAN_ROWS + 1):
+            due, amount = text(f"due_{n}", 10), text(f"amount_{n}", 16)
+            if not due and not amount:
+                continue
+            try:
+                schedule.append(ps.PlanEntry(due=date.fromisoformat(due), amount_yuan=Decimal(amount)))
+            except (InvalidOperation, ValueError):
+                raise FieldError(f"schedule.{len(schedule)}", f"第{n}行请填写缴纳日期和金额（元，至多两位小数）", f"row {n}: a date and an amount") from None
+        body = ps.PaymentPlanRequest(kind=text("kind", 16), reason=text("reason", 4000), schedule=schedule)  # type: ignore[arg-type]
+        ps.apply_payment_plan(_db(request), actor, case_id, body)
+
+    return await run_in_threadpool(_party_action, request, actor, case_id, act)
+
+
+def _party_action(request: Request, actor: Actor, case_id: int, action):
+    try:
+        action()
+    except FieldError as exc:
+        return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
+    except ValidationError as exc:
+        return _procedure_page(request, actor, case_id, status_code=422, error=_plan_invalid_zh(exc))
+    except Conflict as exc:
+        return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
+    return RedirectResponse(f"/me/violations/{case_id}#payment", status_code=303)
+
+
+def _plan_invalid_zh(exc: ValidationError) -> str:
+    loc = [str(p) for p in exc.errors()[0].get("loc", ())]
+    if loc[:1] == ["reason"]:
+        return "请写明经济困难的情况（至少四个字）"
+    if loc[:1] == ["schedule"]:
+        return "请至少填写一期的缴纳日期和金额（金额大于零、至多两位小数）"
+    return _invalid_zh(exc)
+
+
+@router.post("/enforcement/cases/{case_id}/payment-plan/decision", response_class=HTMLResponse)
+def decide_payment_plan(
+    case_id: CaseKey,
+    request: Request,
+    approve: Annotated[str, Form(max_length=8)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    actor: Actor = Depends(require(*STAFF, page=True)),
+):
+    body = ps.PlanDecisionRequest(approve=approve == "yes", note=note, version=version)
+    return _case_action(request, actor, case_id, lambda: ps.decide_payment_plan(_db(request), actor, case_id, body))
 
 
 # ---------------------------------------------------------------- hearings, payments, public notices
