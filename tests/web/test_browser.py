@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 860}
+LIVE: dict[str, object] = {}  # the live server's store, for tests that prepare a case through the services
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ite
 
     shutil.copytree(demo_dir, folder / "city")
     sync_demo_sources(db, admin, folder / "city", 1)  # the hub's pages: sources, golden records, data quality
+    LIVE["db"] = db
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -397,3 +400,62 @@ def test_a_clerk_reads_a_golden_record_and_the_transport_department_its_data_qua
     text = page.locator("main").inner_text()
     assert "道路运输" in text and "保险" not in text  # the transport department sees its own sources only
     shoot(page, "15-data-quality")
+
+
+def test_a_citizen_applies_to_pay_a_fine_in_instalments_and_a_legal_reviewer_approves(page, accounts, demo_dir, live_server):
+    """APL Art. 66 para 2: a served fine of the citizen's own vehicle, applied for on the case page."""
+    import httpx
+
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.enforcement import service
+
+    db = LIVE["db"]
+    service.load_demo_devices(db, cli_actor(db, "admin"), demo_dir / "cameras.csv")
+    camera = next(r for r in rows(demo_dir, "cameras.csv") if r["kind"] != "video_patrol" and r["certified_until"] >= "2026-07-01" and r["location_published_at"] and r["location_published_at"] < "2026-05-01")
+    plate = next(v for v in rows(demo_dir, "vehicles.csv") if v["owner_id"] == accounts["citizen"]["id_number"])
+
+    def token(role: str) -> dict[str, str]:
+        answer = httpx.post(f"{live_server}/api/v1/auth/token", data={"username": accounts[role]["username"], "password": accounts[role]["password"]})
+        return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+    admin, officer = token("admin"), token("officer")
+    capture = {
+        "capture_id": "browser-plan-1", "source": "fixed_camera", "device_id": camera["camera_id"], "captured_at": "2026-06-20T08:00:00+08:00",
+        "place": {"region": camera["district"], "road": "经十路"}, "plate_number": plate["plate_number"], "plate_type": plate["plate_type"],
+        "behavior": "red_light", "evidence": [{"uri": "s3://evidence/browser-plan-1.jpg", "sha256": "0123456789abcdef" * 4}],
+    }
+    assert httpx.post(f"{live_server}/api/v1/captures", json=[capture], headers=admin).json()["accepted"] == 1
+    case = httpx.post(f"{live_server}/api/v1/review/browser-plan-1/confirm", headers=officer).json()
+    assert httpx.post(f"{live_server}/api/v1/cases/{case['id']}/issue", json={"version": case["version"]}, headers=officer).status_code == 200
+    served = httpx.post(f"{live_server}/api/v1/cases/{case['id']}/served", json={}, headers=officer).json()["payment"]
+    fine, pay_by = served["fine_yuan"], served["pay_by"]
+
+    log_in(page, accounts["citizen"])
+    page.goto(f"/me/violations/{case['id']}")
+    form = page.locator("#payment-plan-form")
+    form.get_by_label("申请类型").select_option("instalments")
+    form.get_by_label("经济困难的情况说明").fill("今年失业，收入微薄，申请分两期缴纳")
+    half = f"{float(fine) / 2:.2f}"
+    form.get_by_label("第1期缴纳期限").fill(pay_by)
+    form.get_by_label("第1期金额").fill(half)
+    form.get_by_label("第2期缴纳期限").fill((date.fromisoformat(pay_by) + timedelta(days=30)).isoformat())
+    form.get_by_label("第2期金额").fill(f"{float(fine) - float(half):.2f}")
+    shoot(page, "16-payment-plan-form")
+    with page.expect_navigation():
+        form.get_by_role("button", name="提交申请").click()
+    assert "待审批" in page.locator("#payment-plan").inner_text()
+
+    log_in(page, accounts["legal_reviewer"])
+    page.goto(f"/enforcement/cases/{case['id']}/procedure")
+    plan = page.locator("#payment-plan")
+    assert "今年失业" in plan.inner_text()
+    plan.get_by_label("审批意见").fill("经核实确有困难，同意分期")
+    with page.expect_navigation():
+        plan.get_by_role("button", name="审批分期缴纳申请").click()
+
+    log_in(page, accounts["citizen"])
+    page.goto(f"/me/violations/{case['id']}")
+    text = page.locator("#payment").inner_text()
+    assert "分期缴纳中" in text and "已批准" in text and "#payment-plan-form" not in page.content()
+    assert page.locator("#payment-plan tbody tr").count() == 2
+    shoot(page, "17-payment-plan-approved")
