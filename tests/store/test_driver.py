@@ -94,3 +94,44 @@ def test_parameters_are_checked(city: Database):
     in_list = select(VehicleRow.id).where(VehicleRow.owner_id.in_(bindparam("ids", expanding=True)))
     with pytest.raises(TypeError, match="expanding"):
         Prepared(in_list, city.engine.dialect)
+
+
+def test_concurrent_audited_reads_on_the_driver_and_orm_writers_keep_one_chain(city: Database):
+    """Staff look-ups (driver path, inline in the server) and ORM writers in other threads all append to the
+    one hash chain: none is lost, none doubled, and the chain verifies."""
+    import threading
+
+    from trafficgov.accounts.model import Actor, Role
+
+    officer = Actor(username="officer-t", role=Role.OFFICER, unit="一大队", display_name="并发民警")
+    with city.transaction() as session:
+        plates = list(session.execute(select(VehicleRow.plate_number, VehicleRow.plate_type).order_by(VehicleRow.id).limit(40)))
+        before = session.scalar(select(func.count()).select_from(audit_store._log))
+    errors: list[BaseException] = []
+
+    def reader(offset: int) -> None:
+        try:
+            for n, t in plates[offset::4]:
+                registry.get_vehicle(city, officer, n, t, purpose="case_handling", at=AT)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def writer() -> None:
+        try:
+            for n in range(20):
+                with city.transaction(write=True) as session:
+                    audit.append(session, entry(n))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)] + [threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    with city.transaction() as session:
+        after = session.scalar(select(func.count()).select_from(audit_store._log))
+        report = audit.verify(session, b"k" * 32)
+    assert after - before == len(plates) + 20
+    assert report.ok, report.problems
