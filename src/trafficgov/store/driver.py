@@ -135,7 +135,8 @@ def driver_transaction(engine: Engine, *, write: bool) -> Iterator[DriverSession
         try:
             yield DriverSession(connection, engine)
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+                connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
     finally:
