@@ -169,6 +169,7 @@ def demo_build(
     """演示城市 — build a deterministic city, import it into the store, create one account per role."""
     from trafficgov.accounts.service import cli_actor
     from trafficgov.demo.city import SIZES, build_city
+    from trafficgov.demo.enforcement import seed_enforcement
     from trafficgov.demo.load import load_city, seed_sharing, sync_demo_sources
 
     if size not in SIZES:
@@ -198,6 +199,8 @@ def demo_build(
 
         summaries = load_city(database, out_dir / "manifest.json", actor, argon2_profile=settings.argon2_profile, progress_for=progress_for, history=True)
         seed_sharing(database)
+        enforcement_task = progress.add_task("非现场执法：抓拍、审核、立案、决定、送达、缴款", total=None)
+        enforcement = seed_enforcement(database, actor, out_dir, reference, seed, progress=lambda done, total: progress.update(enforcement_task, completed=done, total=total))
         hub_summaries = []
         if hub if hub is not None else size != "large":
             hub_task = progress.add_task("部门数据源同步", total=None)
@@ -220,6 +223,7 @@ def demo_build(
     if hub_summaries:
         err.print(f"部门数据源：{len(hub_summaries)} 个系统，同步 {sum(h.read for h in hub_summaries)} 条，"
                   f"入库 {sum(h.inserted for h in hub_summaries)} 条，隔离 {sum(h.quarantined for h in hub_summaries)} 条")
+    err.print(enforcement.line_zh())
     err.print(f"信用评分：{credit['subjects']} 个主体（{credit['graded']} 个评级），名单建议 {credit['proposed']['proposed']} 条，新预警 {credit['warnings']['raised']} 条")
 
 
