@@ -73,6 +73,23 @@ def test_demo_enforcement_reaches_every_stage_and_the_citizen_sees_a_served_fine
     # the company's lorry: the points wait for the actual driver
     assert any(c["awaiting_driver"] for c in client.get("/api/v1/me/cases", headers=bearer(tokens["company"])).json())
 
+    # each role's pages show the work
+    case_id = served[0]["id"]
+    for role, path, text in (
+        ("officer", "/enforcement/review", served[0]["plate_number"][:2]),
+        ("officer", "/enforcement/submissions", "异议"),
+        ("officer", f"/enforcement/cases/{case_id}/procedure", "送达"),
+        ("legal_reviewer", "/enforcement/approvals", "警告"),
+        ("supervisor", "/oversight/consistency", "警告"),
+        ("clerk", "/enforcement/payments/overdue", "逾期"),
+        ("citizen", "/me/violations", served[0]["plate_number"]),
+        ("citizen", f"/me/violations/{case_id}", "缴"),
+    ):
+        client.post("/logout")
+        assert client.post("/login", data={"username": accounts[role]["username"], "password": accounts[role]["password"]}).status_code == 200
+        page = client.get(path)
+        assert page.status_code == 200 and text in page.text, (role, path)
+
     # a second run on the same store adds nothing and says so
     before = _projection(loaded)
     again = seed_enforcement(loaded, admin_actor, demo_dir, DEMO_AS_OF, 1)
