@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import json
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -297,10 +298,17 @@ def _plan(city: _City, as_of: date, seed: int, captures: int) -> list[Plan]:
         again = dict(twice.record, capture_id=new_id(), captured_at=(twice.at + timedelta(minutes=12)).isoformat())
         again["evidence"] = _evidence(again["capture_id"], 2)
         plans.append(Plan(again, twice.at + timedelta(minutes=12), review="confirm", review_delay=twice.review_delay, review_minute=twice.review_minute + 5))
-    # one decision lighter than proposed, approved by the legal reviewer; one still awaiting review
-    candidates = [p for p in plans if p.review == "confirm" and p.party is None and p.record["behavior"] in ("red_light", "no_seatbelt", "phone_use") and p.at.date() <= as_of - timedelta(days=5)]
+    # one decision lighter than proposed, approved by the legal reviewer; one still awaiting review. The
+    # brigade's commonest behaviour, so the consistency audit has the usual decision to set it against;
+    # not a trailer's plate (the engine has no category for a trailer, so no proposal to deviate from).
+    trailers = {(v["plate_number"], v["plate_type"]) for v in city.pool if v["vehicle_type"].startswith("B")}
+    eligible = [p for p in plans if p.review == "confirm" and p.party is None and p.record["place"]["region"] == city.region
+                and (p.record["plate_number"], p.record["plate_type"]) not in trailers and as_of - timedelta(days=10) <= p.at.date() <= as_of - timedelta(days=6)]
+    common = Counter(p.record["behavior"] for p in eligible).most_common()
+    usual = min(common, key=lambda kv: (-kv[1], kv[0]))[0] if common else None
+    candidates = [p for p in eligible if p.record["behavior"] == usual]
     for plan, how in zip(candidates[-2:], ("approved", "pending"), strict=False):
-        plan.deviate = how
+        plan.deviate, plan.review_delay, plan.issue_delay = how, 1, 1  # decided well before as_of
     return sorted(plans, key=lambda p: (p.at, p.record["capture_id"]))
 
 
