@@ -159,15 +159,7 @@ async def my_payment_plan(case_id: CaseKey, request: Request, actor: Actor = Dep
 
 
 def _party_action(request: Request, actor: Actor, case_id: int, action):
-    try:
-        action()
-    except FieldError as exc:
-        return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
-    except ValidationError as exc:
-        return _procedure_page(request, actor, case_id, status_code=422, error=_plan_invalid_zh(exc))
-    except Conflict as exc:
-        return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
-    return RedirectResponse(f"/me/violations/{case_id}#payment", status_code=303)
+    return _case_action(request, actor, case_id, action, back=f"/me/violations/{case_id}#payment", invalid=_plan_invalid_zh)
 
 
 def _plan_invalid_zh(exc: ValidationError) -> str:
@@ -201,17 +193,17 @@ def _invalid_zh(exc: ValidationError) -> str:
     return f"填写有误：{field}"
 
 
-def _case_action(request: Request, actor: Actor, case_id: int, action):
-    """Run a write on a case's procedure page: back to the page, or the page with the error."""
+def _case_action(request: Request, actor: Actor, case_id: int, action, *, back: str | None = None, invalid=_invalid_zh):
+    """Run a write on a case's procedure page: back to the page (or `back`), or the page with the error."""
     try:
         action()
     except FieldError as exc:
         return _procedure_page(request, actor, case_id, status_code=422, error=exc.zh)
     except ValidationError as exc:
-        return _procedure_page(request, actor, case_id, status_code=422, error=_invalid_zh(exc))
+        return _procedure_page(request, actor, case_id, status_code=422, error=invalid(exc))
     except Conflict as exc:
         return _procedure_page(request, actor, case_id, status_code=409, error=exc.zh)
-    return RedirectResponse(f"/enforcement/cases/{case_id}/procedure", status_code=303)
+    return RedirectResponse(back or f"/enforcement/cases/{case_id}/procedure", status_code=303)
 
 
 @router.post("/enforcement/cases/{case_id}/hearings", response_class=HTMLResponse)
