@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from trafficgov.store.driver import driver_transaction
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 
@@ -125,8 +127,6 @@ class Database:
             with self.transaction(write=write) as session:
                 yield session
             return
-        from trafficgov.store.driver import driver_transaction
-
         if write:
             with self._write_lock, driver_transaction(self.engine, write=True) as session:
                 yield session
