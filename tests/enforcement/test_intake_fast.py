@@ -276,3 +276,23 @@ def test_ingest_of_generated_batches_is_the_same_with_and_without_the_fast_path(
         fast_summaries, model_summaries, fast_rows, model_rows = _both_ways(sqlite_database, actor, [records], monkeypatch)
     assert fast_summaries == model_summaries
     assert fast_rows == model_rows
+
+
+def test_the_driver_path_reads_the_same_device_rows_as_the_orm(sqlite_database):
+    """On SQLite the ingest runs on the driver (one look-up a device); elsewhere one IN-list query: same rows."""
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.store.driver import DriverSession
+
+    service.upsert_devices(sqlite_database, cli_actor(sqlite_database, "admin"), DEVICES, now=NOW)
+    wanted = {d["device_id"] for d in DEVICES} | {"NOWHERE"}
+    with sqlite_database.transaction() as session:
+        expected = service._device_rows(session, wanted)
+    with sqlite_database.hot_transaction() as hot:
+        assert isinstance(hot, DriverSession)
+        got = service._device_rows(hot, wanted)
+        assert service._device_rows(hot, set()) == {}
+    assert set(got) == set(expected) == {d["device_id"] for d in DEVICES}
+    for key, row in expected.items():
+        assert tuple(got[key]) == tuple(row)
+        assert [type(v) for v in got[key]] == [type(v) for v in row]  # dates as dates, booleans as booleans
+        assert service._device(got[key]) == service._device(row)

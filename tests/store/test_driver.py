@@ -6,6 +6,7 @@ appends must keep the hash chain intact, committed or rolled back as one transac
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,3 +136,17 @@ def test_concurrent_audited_reads_on_the_driver_and_orm_writers_keep_one_chain(c
         report = audit.verify(session, b"k" * 32)
     assert after - before == len(plates) + 20
     assert report.ok, report.problems
+
+
+def test_plain_sql_runs_as_on_a_connection_and_rolls_back_with_the_transaction(sqlite_database: Database):
+    """`exec_driver_sql`: a list of tuples is one executemany; a tuple gives the rows; an error undoes both."""
+    with sqlite_database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE plain_t (k TEXT PRIMARY KEY, v INTEGER)")
+    with driver_transaction(sqlite_database.engine, write=True) as hot:
+        assert hot.exec_driver_sql("INSERT INTO plain_t VALUES (?, ?)", [("a", 1), ("b", 2), ("c", 3)]) == []
+        assert hot.exec_driver_sql("SELECT k, v FROM plain_t WHERE v >= ? ORDER BY k", (2,)) == [("b", 2), ("c", 3)]
+    with pytest.raises(sqlite3.IntegrityError), driver_transaction(sqlite_database.engine, write=True) as hot:
+        hot.exec_driver_sql("INSERT INTO plain_t VALUES (?, ?)", [("d", 4)])
+        hot.exec_driver_sql("INSERT INTO plain_t VALUES (?, ?)", [("a", 9)])  # the key is taken
+    with sqlite_database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT k, v FROM plain_t ORDER BY k").all() == [("a", 1), ("b", 2), ("c", 3)]

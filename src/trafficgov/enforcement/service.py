@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import or_, select, true
+from sqlalchemy import bindparam, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from trafficgov.registry.plates import validate_plate
 from trafficgov.registry.store import PersonRow, VehicleRow
 from trafficgov.rules.loader import default_rulebook
 from trafficgov.store.db import Database
+from trafficgov.store.driver import DriverSession
 
 BEIJING = timezone(timedelta(hours=8))
 MAX_BATCH = 1000
@@ -376,15 +377,14 @@ def ingest_captures(db: Database, actor: Actor, records: Sequence[Any], *, now: 
             summary.duplicates += 1
             continue
         valid[capture.capture_id] = capture
-    with db.transaction(write=True) as session:
+    # plain statements only (ADR 0003): on SQLite straight on the driver's connection
+    with db.hot_transaction(write=True) as session:
         existing = _existing_captures(session, list(valid))
         fresh = [c for c in valid.values() if c.capture_id not in existing] if existing else list(valid.values())
         summary.duplicates += len(valid) - len(fresh)
-        device_ids = {c.device_id for c in fresh if c.device_id}
-        # the device rows as plain rows (no ORM objects): read, not changed
-        devices = {r.device_id: r for r in session.execute(select(DeviceRow.__table__).where(DeviceRow.device_id.in_(device_ids)))} if device_ids else {}
+        devices = _device_rows(session, {c.device_id for c in fresh if c.device_id})
         judge = adm.Judge(adm.pipeline_rules(), {key: _device(row) for key, row in devices.items()})
-        insert = _capture_insert(session.connection().dialect)
+        insert = _capture_insert(session.get_bind().dialect)
         tail = insert.constants(at, actor.username)
         # Each distinct situation is judged once, each day's review due date worked out once, and both
         # stored in the form the columns take (`insert.value`): a batch has few of either.
@@ -431,9 +431,29 @@ def _due_on(day: date, limit: adm.TimeLimit) -> date | None:
         return None
 
 
-def _existing_captures(session: Session, ids: list[str]) -> set[str]:
+def _plain(session: Session | DriverSession) -> Any:
+    """What runs plain SQL in the driver's paramstyle (`exec_driver_sql`): the driver session itself, or
+    the ORM session's connection."""
+    return session if isinstance(session, DriverSession) else session.connection()
+
+
+_DEVICE_BY_ID = select(DeviceRow.__table__).where(DeviceRow.device_id == bindparam("device_id"))
+
+
+def _device_rows(session: Session | DriverSession, ids: set[str]) -> dict[str, Any]:
+    """The rows of these devices as plain rows (read, not changed): on the driver one indexed look-up
+    each (it takes no IN-lists; a batch names few devices), else one IN-list query."""
+    if not ids:
+        return {}
+    if isinstance(session, DriverSession):
+        found = (session.execute(_DEVICE_BY_ID, {"device_id": device_id}).first() for device_id in ids)
+        return {row.device_id: row for row in found if row is not None}
+    return {row.device_id: row for row in session.execute(select(DeviceRow.__table__).where(DeviceRow.device_id.in_(ids)))}
+
+
+def _existing_captures(session: Session | DriverSession, ids: list[str]) -> set[str]:
     """The capture ids among `ids` already stored, read through the driver 500 at a time."""
-    connection = session.connection()
+    connection = _plain(session)
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle in ("qmark", "numeric", "named") else "%s"
     table = dialect.identifier_preparer.format_table(CaptureRow.__table__)
@@ -498,13 +518,13 @@ class _CaptureInsert:
         """The last two columns, the same for every row of a batch."""
         return self.value("received_at", received_at), self.value("received_by", received_by)
 
-    def execute(self, session: Session, rows: list[tuple]) -> None:
+    def execute(self, session: Session | DriverSession, rows: list[tuple]) -> None:
         if self._per_row:
             columns: list[Any] = list(zip(*rows, strict=True))
             for i, process in self._per_row:
                 columns[i] = [None if v is None else process(v) for v in columns[i]]
             rows = list(zip(*columns, strict=True))
-        session.connection().exec_driver_sql(self.sql, rows)
+        _plain(session).exec_driver_sql(self.sql, rows)
 
 
 def _capture_insert(dialect: Any) -> _CaptureInsert:

@@ -9,7 +9,8 @@ its column's bind processor, and each result column through its result processor
 compiled once per dialect (and, for an INSERT, per set of columns given).
 
 It answers the part of `Session` that those paths use: `execute(statement, params)` with `first()`,
-`all()` and `scalar()` on the result, and `get_bind()`. Statements must be module-level constants
+`all()` and `scalar()` on the result, and `get_bind()`; and, for plain SQL (a batch insert),
+`exec_driver_sql` as SQLAlchemy's `Connection` has it. Statements must be module-level constants
 (they are cached by identity); IN-lists ("expanding" parameters) are not supported.
 """
 
@@ -104,6 +105,19 @@ class DriverSession:
 
     def get_bind(self) -> Engine:
         return self.engine
+
+    def exec_driver_sql(self, sql: str, parameters: tuple | list[tuple] = ()) -> list[tuple]:
+        """Plain SQL in the driver's own paramstyle, as `Connection.exec_driver_sql`: a list of tuples runs
+        as executemany (no rows back); otherwise the rows, as the driver gives them."""
+        cursor = self.connection.cursor()
+        try:
+            if isinstance(parameters, list):
+                cursor.executemany(sql, parameters)
+                return []
+            cursor.execute(sql, parameters)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def execute(self, statement: Executable, params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None) -> Result:
         many = isinstance(params, list)
