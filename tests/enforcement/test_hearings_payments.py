@@ -171,7 +171,9 @@ def actors(loaded, accounts):
     return {role: get_user(loaded, account["username"]) for role, account in accounts.items()}
 
 
-def _new_case(client, tokens, camera, loaded, accounts, capture_id: str, when: str) -> dict:
+def _new_case(client, tokens, camera, loaded, accounts, capture_id: str, when: str, *, fast: bool = False) -> dict:
+    """A confirmed camera case of the citizen's car: running a red light (200 yuan proposed, statutory 20–200), or
+    with `fast` 100 km/h where 60 is the limit (RTSL Art. 99: 200–2000 yuan; 500 proposed), where a large fine is lawful."""
     with loaded.transaction() as session:
         vehicle = session.scalars(select(VehicleRow).where(VehicleRow.owner_id == accounts["citizen"]["id_number"]).order_by(VehicleRow.id)).first()
     record = {
@@ -179,6 +181,9 @@ def _new_case(client, tokens, camera, loaded, accounts, capture_id: str, when: s
         "place": {"region": camera["district"], "road": "经十路"}, "plate_number": vehicle.plate_number, "plate_type": vehicle.plate_type,
         "behavior": "red_light", "evidence": [{"uri": f"s3://evidence/{capture_id}.jpg", "sha256": SHA}],
     }
+    if fast:
+        record.update(behavior="speeding", measurements={"speed_kmh": 100})
+        record["place"].update(road_type="ordinary", speed_limit_kmh=60)
     assert client.post("/api/v1/captures", json=[record], headers=bearer(tokens["admin"])).json()["accepted"] == 1
     confirmed = client.post(f"/api/v1/review/{capture_id}/confirm", headers=bearer(tokens["officer"]))
     assert confirmed.status_code == 200, confirmed.text
@@ -190,10 +195,15 @@ def case(client, tokens, camera, loaded, accounts) -> dict:
     return _new_case(client, tokens, camera, loaded, accounts, "hp-1", "2026-06-20T08:00:00+08:00")
 
 
+@pytest.fixture
+def fast_case(client, tokens, camera, loaded, accounts) -> dict:
+    return _new_case(client, tokens, camera, loaded, accounts, "hp-fast", "2026-06-20T08:00:00+08:00", fast=True)
+
+
 def _deviate(db, officer, case_id: int, fine: int, when: datetime) -> CaseRow:
     view = service.issue_decision(
         db, officer, case_id,
-        service.IssueRequest(version=_version(db, case_id), deviation=service.Deviation(outcome="fine", fine_yuan=fine, points=6), reason="多次违法且拒不改正，从重处罚"),
+        service.IssueRequest(version=_version(db, case_id), deviation=service.Deviation(outcome="fine", fine_yuan=fine), reason="多次违法且拒不改正，从重处罚"),
         now=when,
     )
     assert view.status == "pending_approval"
@@ -214,7 +224,8 @@ def _audits(db, entity: str) -> int:
         return conn.execute(select(func.count()).select_from(AuditLogRow).where(AuditLogRow.entity == entity)).scalar_one()
 
 
-def test_hearing_flow_notice_presiding_minutes_then_decision_on_the_minutes(loaded, actors, case, accounts):
+def test_hearing_flow_notice_presiding_minutes_then_decision_on_the_minutes(loaded, actors, fast_case, accounts):
+    case = fast_case
     db, officer, legal, citizen = loaded, actors["officer"], actors["legal_reviewer"], actors["citizen"]
     _deviate(db, officer, case["id"], 2000, at("2026-07-01", 9))
     noticed = ps.serve_notice(db, officer, case["id"], ps.NoticeRequest(), now=at("2026-07-01"))
@@ -274,7 +285,8 @@ def test_hearing_flow_notice_presiding_minutes_then_decision_on_the_minutes(load
     assert view.hearings[0].outcome_label == "已举行" and view.hearings[0].secrecy_label == "涉及个人隐私"
 
 
-def test_absent_party_waives_the_hearing_and_a_withdrawal_closes_it(loaded, actors, case, accounts):
+def test_absent_party_waives_the_hearing_and_a_withdrawal_closes_it(loaded, actors, fast_case, accounts):
+    case = fast_case
     db, officer, legal, citizen = loaded, actors["officer"], actors["legal_reviewer"], actors["citizen"]
     _deviate(db, officer, case["id"], 2000, at("2026-07-01", 9))
     ps.serve_notice(db, officer, case["id"], ps.NoticeRequest(), now=at("2026-07-01"))
@@ -344,7 +356,7 @@ def test_art55_service_by_public_notice_sets_the_day_of_service(loaded, actors, 
 
 def test_art54_notice_then_public_notice_then_the_decision_may_be_made(client, tokens, loaded, actors, camera, accounts):
     db, officer, legal = loaded, actors["officer"], actors["legal_reviewer"]
-    cases = [_new_case(client, tokens, camera, loaded, accounts, f"rep-{i}", f"2026-06-0{i}T08:00:00+08:00") for i in range(1, 6)]
+    cases = [_new_case(client, tokens, camera, loaded, accounts, f"rep-{i}", f"2026-06-0{i}T08:00:00+08:00", fast=i == 1) for i in range(1, 6)]
     ids = [c["id"] for c in cases]
     with loaded.transaction(write=True) as session:  # entered on 2026-06-06 (the tests run later than that)
         session.execute(update(CaseRow).where(CaseRow.id.in_(ids)).values(entered_at=at("2026-06-06", 9), notified_at=None))
@@ -354,12 +366,12 @@ def test_art54_notice_then_public_notice_then_the_decision_may_be_made(client, t
     assert [(v.plate_number, v.case_ids, v.notice_step) for v in found] == [(plate[0], ids, "none")]
 
     general = ids[0]
-    _deviate(db, officer, general, 500, at("2026-07-08", 9))  # a general-procedure case among them
+    _deviate(db, officer, general, 800, at("2026-07-08", 9))  # a general-procedure case among them
     request = ps.VehicleNoticeRequest(plate_number=plate[0], plate_type=plate[1], channel="sms")
     with pytest.raises(FieldError):
         ps.record_vehicle_notice(db, officer, request, now=at("2026-07-06"))
     notice = ps.record_vehicle_notice(db, officer, request, now=at("2026-07-10"))
-    assert notice.case_ids == ids and notice.public_from == date(2026, 8, 10) and "罚款500元" in notice.text_zh
+    assert notice.case_ids == ids and notice.public_from == date(2026, 8, 10) and "罚款800元" in notice.text_zh
     with pytest.raises(Conflict):
         ps.record_vehicle_notice(db, officer, request, now=at("2026-07-11"))
     with pytest.raises(FieldError) as early:
@@ -381,15 +393,15 @@ def test_art54_notice_then_public_notice_then_the_decision_may_be_made(client, t
 
 def test_art54_public_notice_does_not_cover_a_heavier_decision(client, tokens, loaded, actors, camera, accounts):
     db, officer, legal = loaded, actors["officer"], actors["legal_reviewer"]
-    cases = [_new_case(client, tokens, camera, loaded, accounts, f"rep-{i}", f"2026-06-0{i}T08:00:00+08:00") for i in range(1, 6)]
+    cases = [_new_case(client, tokens, camera, loaded, accounts, f"rep-{i}", f"2026-06-0{i}T08:00:00+08:00", fast=i == 1) for i in range(1, 6)]
     ids = [c["id"] for c in cases]
     with loaded.transaction(write=True) as session:
         session.execute(update(CaseRow).where(CaseRow.id.in_(ids)).values(entered_at=at("2026-06-06", 9), notified_at=None))
-    _deviate(db, officer, ids[0], 500, at("2026-07-08", 9))
+    _deviate(db, officer, ids[0], 800, at("2026-07-08", 9))
     notice = ps.record_vehicle_notice(db, officer, ps.VehicleNoticeRequest(plate_number=cases[0]["plate_number"], plate_type=cases[0]["plate_type"], channel="mail"), now=at("2026-07-10"))
     ps.publish_vehicle_notice(db, officer, notice.id, ps.PublishRequest(), now=at("2026-08-10"))
     service.decide_deviation(db, legal, ids[0], service.ApprovalRequest(version=_version(db, ids[0]), approve=False, note="请重新裁量"), now=at("2026-08-12"))
-    _deviate(db, officer, ids[0], 1000, at("2026-08-13"))
+    _deviate(db, officer, ids[0], 1500, at("2026-08-13"))
     with pytest.raises(FieldError) as heavier:
         _approve(db, legal, ids[0], at("2026-08-25"))
     assert heavier.value.field == "notice"

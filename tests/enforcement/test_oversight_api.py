@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from conftest import bearer, tables_differing
 from trafficgov.audit.store import AuditLogRow
+from trafficgov.credit import service as credit
 from trafficgov.enforcement import oversight_service as svc
 from trafficgov.enforcement.store import CaseRow, DisclosureRecordRow, LeniencyVersionRow
+from trafficgov.errors import FieldError
 from trafficgov.store.db import make_engine, upgrade
 
 PROPOSAL = {"outcome": "fine", "fine_yuan": 200, "points": 6, "licence_action": "none", "rule_ids": ["n.red_light", "pts.red_light"], "legal_basis": ["道路交通安全法第九十条"], "explanation_zh": "闯红灯，罚款200元，记6分"}
@@ -42,6 +44,13 @@ def decisions(loaded, accounts):
     ]
     with loaded.transaction(write=True) as session:
         session.add_all(rows)
+        session.flush()
+        for r in rows:  # as issuing does: a decision is a violation (credit_violations, id = the case id)
+            credit.record_decision(
+                session, violation_id=str(r.id), occurred_at=r.occurred_at, decided_at=r.issued_at, behavior=r.behavior, plate_number=r.plate_number,
+                plate_type=r.plate_type, driver_id=r.owner_id if r.owner_kind == "person" else None, region=r.region,
+                outcome=r.decision["outcome"], fine_yuan=r.decision["fine_yuan"], points=r.decision["points"],
+            )
     return {"uscc": uscc, "ids": [r.id for r in rows]}
 
 
@@ -90,7 +99,7 @@ def test_export_disclosure_is_cli_friendly(loaded, decisions, tmp_path):
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(text) and len(json.loads(text)) == 3
 
 
-def test_leniency_api_uses_given_or_demo_accidents(client, tokens, loaded, decisions, demo_dir):
+def test_leniency_api_reads_the_stored_violations_or_given_accidents(client, tokens, loaded, decisions, demo_dir):
     response = client.get("/api/v1/oversight/leniency?as_of=2026-12-31&window_days=30", headers=bearer(tokens["legal_reviewer"]))
     assert response.status_code == 200, response.text
     body = response.json()
@@ -100,6 +109,42 @@ def test_leniency_api_uses_given_or_demo_accidents(client, tokens, loaded, decis
     accidents = [json.loads(line) for line in (demo_dir / "accidents.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     report = svc.leniency_report(loaded, as_of=date(2026, 12, 31), accidents=accidents)
     assert report.accidents == len(accidents) > 0
+
+
+def test_leniency_evaluation_reads_the_one_violations_table_and_the_stored_accidents(loaded, demo_dir, admin_actor):
+    """Imported violations and accidents (the demo's history) are what the evaluation counts: a year of
+    violations before as_of - window (Beijing days), each followed for the window, accidents up to as_of."""
+    from conftest import DEMO_AS_OF
+    from trafficgov.demo.load import load_history
+
+    load_history(loaded, demo_dir / "manifest.json", admin_actor)
+    bj = timezone(timedelta(hours=8))
+    with (demo_dir / "violations.csv").open(encoding="utf-8", newline="") as handle:
+        moments = [datetime.fromisoformat(r["occurred_at"]) for r in csv.DictReader(handle)]
+    accidents = [json.loads(line) for line in (demo_dir / "accidents.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def expected(as_of: date) -> tuple[list[datetime], list[dict]]:
+        end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), bj)
+        start = end - timedelta(days=90 + svc.EVALUATION_PERIOD_DAYS)
+        counted = [m for m in moments if start <= m and m.astimezone(bj).date() + timedelta(days=90) <= as_of]
+        return counted, [a for a in accidents if start <= datetime.fromisoformat(a["occurred_at"]) <= end]
+
+    for as_of in (DEMO_AS_OF, date(2025, 6, 30)):
+        report = svc.leniency_report(loaded, as_of=as_of, window_days=90)
+        counted, in_period = expected(as_of)
+        assert 0 < len(counted) < len(moments) and report.violations == len(counted), as_of
+        assert 0 < len(in_period) and report.accidents == len(in_period), as_of
+        assert report.period_from == min(m.astimezone(bj).date() for m in counted)
+        assert report.period_to == as_of - timedelta(days=90)
+        assert sum(b.frequency for b in report.behaviours) == len(counted)
+    # the same records given directly give the same report
+    report = svc.leniency_report(loaded, as_of=DEMO_AS_OF, window_days=90)
+    with (demo_dir / "violations.csv").open(encoding="utf-8", newline="") as handle:
+        given = svc.leniency_report(loaded, as_of=DEMO_AS_OF, window_days=90, violations=list(csv.DictReader(handle)), accidents=expected(DEMO_AS_OF)[1])
+    assert given.as_dict() == report.as_dict()
+    with pytest.raises(FieldError) as refused:
+        svc.leniency_report(loaded, as_of=DEMO_AS_OF, period_days=0)
+    assert refused.value.field == "period_days"
 
 
 def log_in(client, account: dict) -> None:

@@ -90,7 +90,17 @@ def test_heavier_than_the_notice():
 
 @pytest.fixture
 def case_of_citizen(client, tokens, loaded, demo_dir: Path, admin_actor, accounts):
-    """A confirmed case on the citizen's vehicle, caught by a certified, published camera."""
+    """A confirmed case on the citizen's vehicle, caught by a certified, published camera: a red light."""
+    return _case(client, tokens, loaded, demo_dir, admin_actor, accounts)
+
+
+@pytest.fixture
+def fast_case_of_citizen(client, tokens, loaded, demo_dir: Path, admin_actor, accounts):
+    """The same car at 100 km/h where 60 is the limit: RTSL Art. 99, 200–2000 yuan (500 proposed), where a large fine is lawful."""
+    return _case(client, tokens, loaded, demo_dir, admin_actor, accounts, fast=True)
+
+
+def _case(client, tokens, loaded, demo_dir: Path, admin_actor, accounts, *, fast: bool = False) -> dict:
     from trafficgov.enforcement import service
 
     service.load_demo_devices(loaded, admin_actor, demo_dir / "cameras.csv")
@@ -103,6 +113,9 @@ def case_of_citizen(client, tokens, loaded, demo_dir: Path, admin_actor, account
         "place": {"region": cam["district"], "road": "经十路"}, "plate_number": vehicle.plate_number, "plate_type": vehicle.plate_type,
         "behavior": "red_light", "evidence": [{"uri": "s3://evidence/proc-1.jpg", "sha256": SHA}],
     }
+    if fast:
+        record.update(behavior="speeding", measurements={"speed_kmh": 100})
+        record["place"].update(road_type="ordinary", speed_limit_kmh=60)
     assert client.post("/api/v1/captures", json=[record], headers=bearer(tokens["admin"])).json()["accepted"] == 1
     return client.post("/api/v1/review/proc-1/confirm", headers=bearer(tokens["officer"])).json()
 
@@ -111,17 +124,17 @@ def _deviate(client, tokens, case, fine):
     officer = bearer(tokens["officer"])
     asked = client.post(
         f"/api/v1/cases/{case['id']}/issue",
-        json={"version": case["version"], "deviation": {"outcome": "fine", "fine_yuan": fine, "points": 6}, "reason": "多次违法且拒不改正，从重处罚"},
+        json={"version": case["version"], "deviation": {"outcome": "fine", "fine_yuan": fine}, "reason": "多次违法且拒不改正，从重处罚"},
         headers=officer,
     )
     assert asked.status_code == 200, asked.text
     return asked.json()
 
 
-def test_general_procedure_needs_notice_statement_answer_then_decision_service_and_payment(client, tokens, case_of_citizen):
+def test_general_procedure_needs_notice_statement_answer_then_decision_service_and_payment(client, tokens, fast_case_of_citizen):
     officer, legal, citizen = bearer(tokens["officer"]), bearer(tokens["legal_reviewer"]), bearer(tokens["citizen"])
-    case = case_of_citizen
-    asked = _deviate(client, tokens, case, 500)
+    case = fast_case_of_citizen
+    asked = _deviate(client, tokens, case, 800)
     refused = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": asked["version"], "approve": True, "note": "同意"}, headers=legal)
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "notice"
 
@@ -130,7 +143,7 @@ def test_general_procedure_needs_notice_statement_answer_then_decision_service_a
     assert noticed.status_code == 200, noticed.text
     view = noticed.json()
     assert view["procedure"] == "general" and view["notice_required"] and not view["hearing_offered"]
-    assert "罚款500元" in view["notice"]["text_zh"] and "陈述和申辩" in view["notice"]["text_zh"]
+    assert "罚款800元" in view["notice"]["text_zh"] and "陈述和申辩" in view["notice"]["text_zh"]
 
     # inside the statement window and nothing said yet: no decision
     early = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": asked["version"], "approve": True, "note": "同意"}, headers=legal)
@@ -155,29 +168,33 @@ def test_general_procedure_needs_notice_statement_answer_then_decision_service_a
     pay = served.json()["payment"]
     assert pay["pay_by"] == (date.fromisoformat(pay["served_on"]) + timedelta(days=15)).isoformat()
     late = client.get(f"/api/v1/cases/{case['id']}/payment", params={"on": "2099-01-01"}, headers=citizen).json()
-    assert Decimal(late["surcharge_yuan"]) == Decimal(500) and late["capped"] and Decimal(late["total_yuan"]) == Decimal(1000)
+    assert Decimal(late["surcharge_yuan"]) == Decimal(800) and late["capped"] and Decimal(late["total_yuan"]) == Decimal(1600)
     assert client.get(f"/api/v1/cases/{case['id']}/payment", headers=bearer(tokens["company"])).status_code == 404
     mine = client.get(f"/api/v1/cases/{case['id']}/procedure", headers=citizen).json()
     assert mine["submissions"][0]["answer"].startswith("经复核")
 
 
-def test_hearing_for_a_large_fine_must_be_answered_and_a_heavier_decision_needs_a_new_notice(client, tokens, case_of_citizen):
+def test_a_heavier_decision_needs_a_new_notice_and_a_large_fine_offers_a_hearing_that_must_be_answered(client, tokens, fast_case_of_citizen):
     officer, legal, citizen = bearer(tokens["officer"]), bearer(tokens["legal_reviewer"]), bearer(tokens["citizen"])
-    case = case_of_citizen
-    asked = _deviate(client, tokens, case, 2000)
-    view = client.post(f"/api/v1/cases/{case['id']}/notice", json={"facts_zh": "2026年6月20日在经十路闯红灯"}, headers=officer).json()
-    assert view["hearing_offered"] and "听证" in view["notice"]["text_zh"]
-    asked_hearing = client.post(f"/api/v1/me/cases/{case['id']}/statements", json={"kind": "hearing_request", "text": "要求听证"}, headers=citizen)
-    assert asked_hearing.status_code == 200
-    blocked = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": asked["version"], "approve": True, "note": "同意"}, headers=legal)
-    assert blocked.status_code == 422 and blocked.json()["detail"]["field"] == "statements"
-    sub = asked_hearing.json()["submissions"][0]
-    client.post(f"/api/v1/submissions/{sub['id']}/answer", json={"answer": "已于听证会听取意见，维持拟处罚", "accepted": False}, headers=officer)
+    case = fast_case_of_citizen
+    asked = _deviate(client, tokens, case, 1000)
+    view = client.post(f"/api/v1/cases/{case['id']}/notice", json={"facts_zh": "2026年6月20日在经十路超速"}, headers=officer).json()
+    assert not view["hearing_offered"] and "罚款1000元" in view["notice"]["text_zh"]
     # sent back and asked again, heavier than the notice: a new notice is due
     back = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": asked["version"], "approve": False, "note": "请重新裁量"}, headers=legal).json()
-    heavier = _deviate(client, tokens, back, 3000)
+    heavier = _deviate(client, tokens, back, 2000)
     refused = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": heavier["version"], "approve": True, "note": "同意"}, headers=legal)
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "notice" and "重新告知" in refused.json()["detail"]["reason_zh"]
+    # 2000 yuan is the region's large fine for a person (APL Art. 63): the new notice offers a hearing
+    view = client.post(f"/api/v1/cases/{case['id']}/notice", json={"facts_zh": "2026年6月20日在经十路超速"}, headers=officer).json()
+    assert view["hearing_offered"] and "听证" in view["notice"]["text_zh"] and "罚款2000元" in view["notice"]["text_zh"]
+    asked_hearing = client.post(f"/api/v1/me/cases/{case['id']}/statements", json={"kind": "hearing_request", "text": "要求听证"}, headers=citizen)
+    assert asked_hearing.status_code == 200
+    blocked = client.post(f"/api/v1/cases/{case['id']}/approval", json={"version": heavier["version"], "approve": True, "note": "同意"}, headers=legal)
+    assert blocked.status_code == 422 and blocked.json()["detail"]["field"] == "statements"
+    sub = asked_hearing.json()["submissions"][0]
+    answered = client.post(f"/api/v1/submissions/{sub['id']}/answer", json={"answer": "已于听证会听取意见，维持拟处罚", "accepted": False}, headers=officer)
+    assert answered.status_code == 200, answered.text
 
 
 def test_simple_procedure_needs_no_notice(client, tokens, case_of_citizen):
@@ -208,18 +225,18 @@ def _log_in(client, account: dict) -> None:
     assert client.post("/login", data={"username": account["username"], "password": account["password"]}).status_code == 200
 
 
-def test_pages_notice_statement_objection_and_answer(client, tokens, accounts, case_of_citizen):
-    case = case_of_citizen
-    _deviate(client, tokens, case, 500)
+def test_pages_notice_statement_objection_and_answer(client, tokens, accounts, fast_case_of_citizen):
+    case = fast_case_of_citizen
+    _deviate(client, tokens, case, 800)
     _log_in(client, accounts["officer"])
     page = client.get(f"/enforcement/cases/{case['id']}/procedure")
     assert page.status_code == 200 and "尚未告知" in page.text and "普通程序" in page.text
     assert client.post(f"/enforcement/cases/{case['id']}/notice", data={"facts_zh": ""}).status_code == 200  # after the redirect
-    assert "罚款500元" in client.get(f"/enforcement/cases/{case['id']}/procedure").text
+    assert "罚款800元" in client.get(f"/enforcement/cases/{case['id']}/procedure").text
 
     _log_in(client, accounts["citizen"])
     mine = client.get(f"/me/violations/{case['id']}")
-    assert mine.status_code == 200 and "陈述申辩" in mine.text and "罚款500元" in mine.text
+    assert mine.status_code == 200 and "陈述申辩" in mine.text and "罚款800元" in mine.text
     assert client.post(f"/me/violations/{case['id']}/statement", data={"kind": "statement", "text": "当时在避让救护车"}).status_code == 200
     assert client.post(f"/me/violations/{case['id']}/objection", data={"text": "号牌识别有误"}).status_code == 200
     assert client.get("/enforcement/submissions").status_code == 403

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,18 +40,9 @@ VIEWPORT = {"width": 1280, "height": 860}
 LIVE: dict[str, object] = {}  # the live server's store, for tests that prepare a case through the services
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterator[str]:
-    """The app over a SQLite store holding the demo city, served by uvicorn in a thread on a free port."""
-    import uvicorn
-
-    from trafficgov.accounts.service import cli_actor
-    from trafficgov.demo.load import load_city
-    from trafficgov.store.db import Database
-    from trafficgov.web.app import create_app
-
-    folder = tmp_path_factory.mktemp("browser")
-    settings = replace(
+def live_settings(folder: Path) -> Settings:
+    """A SQLite store, keys and var folder of the live server's own, under `folder`."""
+    return replace(
         Settings.from_env(),
         database_url=f"sqlite:///{folder / 'browser.db'}",
         var_dir=folder / "var",
@@ -59,6 +51,44 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ite
         max_upload_bytes=8 * 1024 * 1024,
         argon2_profile="production",
     )
+
+
+@contextmanager
+def serving(settings: Settings, db) -> Iterator[str]:
+    """The app over `db`, served by uvicorn in a thread on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    from trafficgov.web.app import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterator[str]:
+    """The app over a SQLite store holding the demo city, served by uvicorn in a thread on a free port."""
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.demo.load import load_city
+    from trafficgov.store.db import Database
+
+    folder = tmp_path_factory.mktemp("browser")
+    settings = live_settings(folder)
     db = Database(settings.database_url)
     admin = cli_actor(db, "admin")
     load_city(db, demo_dir / "manifest.json", admin, argon2_profile="test", history=True)
@@ -73,22 +103,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Ite
     shutil.copytree(demo_dir, folder / "city")
     sync_demo_sources(db, admin, folder / "city", 1)  # the hub's pages: sources, golden records, data quality
     LIVE["db"] = db
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(settings, db) as url:
+        yield url
     db.engine.dispose()
 
 
@@ -109,12 +125,10 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh browser context (no cookies) with the live server as base URL; page errors fail the test."""
-    context = browser.new_context(
-        base_url=live_server, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
-    )
+@contextmanager
+def browsing(browser, base_url: str) -> Iterator:
+    """A fresh browser context (no cookies) with `base_url`; page errors fail the test."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
@@ -122,6 +136,13 @@ def page(browser, live_server):
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page on the live server."""
+    with browsing(browser, live_server) as tab:
+        yield tab
 
 
 def rows(demo_dir: Path, name: str) -> list[dict[str, str]]:
@@ -137,10 +158,10 @@ def log_in(page, account: dict) -> None:
         page.get_by_role("button", name="登录").click()
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("document.fonts.ready")
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def test_the_login_page_renders_in_chinese(page):
@@ -459,3 +480,168 @@ def test_a_citizen_applies_to_pay_a_fine_in_instalments_and_a_legal_reviewer_app
     assert "分期缴纳中" in text and "已批准" in text and "#payment-plan-form" not in page.content()
     assert page.locator("#payment-plan tbody tr").count() == 2
     shoot(page, "17-payment-plan-approved")
+
+
+# ---------------------------------------------------------------- the enforcement pillar on the seeded demo
+# One store with the demo's enforcement activity, as `trafficgov demo build` seeds it (captures reviewed,
+# decided, served and partly paid through the real use cases); these tests run in one worker, in order.
+
+ENFORCEMENT: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def enforcement_server(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterator[str]:
+    from conftest import DEMO_AS_OF
+    from trafficgov.accounts.service import cli_actor
+    from trafficgov.demo.enforcement import seed_enforcement
+    from trafficgov.demo.load import load_city
+    from trafficgov.store.db import Database
+
+    settings = live_settings(tmp_path_factory.mktemp("browser-enforcement"))
+    db = Database(settings.database_url)
+    admin = cli_actor(db, "admin")
+    load_city(db, demo_dir / "manifest.json", admin, argon2_profile="test", history=True)
+    seeded = seed_enforcement(db, admin, demo_dir, DEMO_AS_OF, 1)
+    assert seeded.captures.get("pending", 0) > 0 and seeded.cases.get("issued", 0) > 0, seeded
+    ENFORCEMENT["db"] = db
+    with serving(settings, db) as url:
+        yield url
+    db.engine.dispose()
+
+
+@pytest.fixture
+def epage(browser, enforcement_server):
+    """A page on the server with the seeded enforcement activity."""
+    with browsing(browser, enforcement_server) as tab:
+        yield tab
+
+
+def fresh_captures(accounts: dict, demo_dir: Path, count: int) -> list[str]:
+    """`count` new red-light captures on a camera of the officer's own queue, at that capture's time, of
+    private small cars other than the demo accounts'; stored through the intake use case. Their ids."""
+    from trafficgov.accounts.service import cli_actor, get_user
+    from trafficgov.enforcement import service
+
+    db = ENFORCEMENT["db"]
+    model = service.list_review_queue(db, get_user(db, accounts["officer"]["username"]), limit=1)[0]
+    own = {a.get("id_number") for a in accounts.values()}
+    cars = [v for v in rows(demo_dir, "vehicles.csv") if v["plate_type"] == "02" and not v["operator_uscc"] and not v["owner_id"].startswith("9") and v["owner_id"] not in own]
+    used = int(ENFORCEMENT.get("used", 0))  # each test its own cars: the same car's red light minutes apart is one case
+    ENFORCEMENT["used"] = used + count
+    records = [
+        {
+            "capture_id": f"browser-enf-{i}", "source": model.source, "device_id": model.device_id,
+            "captured_at": (model.captured_at + timedelta(minutes=7 + i)).isoformat(), "place": {"region": model.region, "road": model.road},
+            "plate_number": car["plate_number"], "plate_type": car["plate_type"], "behavior": "red_light",
+            "evidence": [{"uri": f"s3://evidence/browser-enf-{i}.jpg", "sha256": f"{i:064x}"}],
+        }
+        for i, car in enumerate(cars[len(cars) - used - count : len(cars) - used], start=used)
+    ]
+    summary = service.ingest_captures(db, cli_actor(db, "admin"), records)
+    assert summary.accepted == count and summary.inadmissible == 0, summary
+    return [r["capture_id"] for r in records]
+
+
+@pytest.mark.xdist_group("browser-enforcement")
+def test_an_officer_erases_one_capture_and_issues_the_proposal_for_another(epage, accounts, demo_dir):
+    """ProcReg Arts. 19, 22: the review queue; a confirmed capture becomes a case whose proposal is issued."""
+    erased, confirmed = fresh_captures(accounts, demo_dir, 2)
+    log_in(epage, accounts["officer"])
+    epage.goto("/enforcement/review")
+    queue = epage.locator("table.data tbody tr")
+    assert queue.count() > 2 and epage.locator(f"#capture-{erased}").is_visible()
+    shoot(epage, "18-review-queue", full_page=False)
+
+    row = epage.locator(f"#capture-{erased}")
+    reason = row.get_by_label("消除情形")
+    row.get_by_role("button", name="消除").click()  # no reason chosen: the browser does not send the form
+    assert reason.evaluate("e => e.validity.valueMissing") and epage.locator(f"#capture-{erased}").is_visible()
+    reason.select_option("plate_misread")
+    with epage.expect_navigation():
+        row.get_by_role("button", name="消除").click()
+    assert epage.locator(f"#capture-{erased}").count() == 0
+
+    with epage.expect_navigation():
+        epage.locator(f"#capture-{confirmed}").get_by_role("button", name="审核通过，立案").click()
+    assert "/enforcement/cases/" in epage.url
+    assert "闯红灯" in epage.locator("section.card").first.inner_text()
+    proposal = epage.locator("section.card").nth(1).inner_text()
+    assert "罚款" in proposal and "法律依据" in proposal and "说明" in proposal
+    epage.get_by_label("按裁量建议签发").check()
+    with epage.expect_navigation():
+        epage.get_by_role("button", name="签发").click()
+    assert "已签发" in epage.get_by_role("heading", level=1).inner_text()
+    decision = epage.locator("section.card", has=epage.get_by_role("heading", name="处罚决定")).inner_text()
+    assert "行政复议" in decision and "行政诉讼" in decision  # the routes of appeal are named
+    shoot(epage, "19-case-issued")
+
+
+@pytest.mark.xdist_group("browser-enforcement")
+def test_a_deviation_waits_for_the_legal_reviewer_and_shows_on_the_consistency_page(epage, accounts, demo_dir):
+    """A decision other than the proposal needs a written reason and a legal reviewer's approval; approved,
+    it differs from the usual penalty of the same facts and the supervisor sees the pair with both reasons."""
+    (capture,) = fresh_captures(accounts, demo_dir, 1)
+    reason = "当事人系送医途中，情节轻微，改为警告"
+    log_in(epage, accounts["officer"])
+    epage.goto("/enforcement/review")
+    with epage.expect_navigation():
+        epage.locator(f"#capture-{capture}").get_by_role("button", name="审核通过，立案").click()
+    case_url = epage.url
+    case_id = case_url.rsplit("/", 1)[1]
+    epage.get_by_label("偏离建议（须写明理由，经法制审核）").check()
+    epage.get_by_label("处理结果").select_option("warning")
+    epage.get_by_label("偏离理由").fill(reason)
+    with epage.expect_navigation():
+        epage.get_by_role("button", name="签发").click()
+    assert epage.get_by_role("heading", name="拟作出的决定（待法制审核）").is_visible()
+
+    log_in(epage, accounts["legal_reviewer"])
+    epage.goto("/enforcement/approvals")
+    waiting = epage.locator("table.data tbody tr", has=epage.get_by_role("link", name=case_id, exact=True))
+    assert reason in waiting.inner_text()
+    shoot(epage, "20-approvals")
+    with epage.expect_navigation():
+        waiting.get_by_role("link", name=case_id, exact=True).click()
+    epage.get_by_placeholder("审核意见（退回时必填）").fill("理由成立，同意警告")
+    with epage.expect_navigation():
+        epage.get_by_role("button", name="同意签发").click()
+    assert epage.url.endswith("/enforcement/approvals")
+    assert epage.get_by_role("link", name=case_id, exact=True).count() == 0
+
+    log_in(epage, accounts["supervisor"])
+    epage.goto("/oversight/consistency")
+    rate = epage.locator("#rate").inner_text()
+    assert rate.endswith("%") and float(rate.rstrip("%")) > 0
+    pair = epage.locator("tr.pair", has=epage.get_by_role("link", name=f"案件 {case_id}", exact=True))
+    text = pair.inner_text()
+    assert reason in text and "理由成立，同意警告" in text and "警告" in text and "罚款" in text
+    shoot(epage, "21-consistency")
+
+
+@pytest.mark.xdist_group("browser-enforcement")
+def test_a_citizen_sees_the_camera_cases_of_their_car_with_evidence_and_explanation(epage, accounts):
+    log_in(epage, accounts["citizen"])
+    epage.goto("/me/violations")
+    cases = epage.locator("section.card[id^=case-]")
+    assert cases.count() >= 2
+    issued = cases.filter(has_text="决定书").first
+    text = issued.inner_text()
+    assert "证据" in text and "SHA-256" in text and "行政复议" in text
+    shoot(epage, "22-citizen-violations")
+    with epage.expect_navigation():
+        issued.get_by_role("link", name="告知、陈述申辩、异议与缴款").click()
+    assert "/me/violations/" in epage.url
+
+
+@pytest.mark.xdist_group("browser-enforcement")
+def test_a_legal_reviewer_evaluates_the_leniency_list_from_the_data(epage, accounts):
+    """The seed's 定期评估: per behaviour frequency, accidents and repeats after leniency vs after a fine."""
+    log_in(epage, accounts["legal_reviewer"])
+    epage.goto("/oversight/leniency?as_of=2026-06-30&window_days=90")
+    assert epage.get_by_role("heading", name="首违不罚 / 首违警告清单 · 定期评估").is_visible()
+    behaviours = epage.locator("table.data tbody tr[id^=behaviour-]")
+    assert behaviours.count() >= 3
+    column = epage.locator("table.data thead th").all_inner_texts().index("频次")
+    frequencies = [int(behaviours.nth(i).locator("td").nth(column).inner_text()) for i in range(behaviours.count())]
+    assert sum(frequencies) > 0
+    shoot(epage, "23-leniency-evaluation", full_page=False)

@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import yaml
@@ -23,6 +23,7 @@ from trafficgov.enforcement.calendar import CalendarNotCovered, HolidayCalendar,
 from trafficgov.errors import FieldError
 from trafficgov.registry.identifiers import validate_uscc
 
+BEIJING = timezone(timedelta(hours=8))
 OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处暂扣或吊销驾驶证", "referral": "移送追究刑事责任"}
 LICENCE_ZH = {"suspend": "暂扣机动车驾驶证", "revoke": "吊销机动车驾驶证"}
 LICENCE_ACTION_ZH = {"none": "不涉及驾驶证", **LICENCE_ZH}
@@ -150,14 +151,19 @@ def licence_action_zh(code: str | None) -> str:
 
 def penalty_zh(d: IssuedDecision) -> str:
     """The penalty in words: 罚款200元，记6分，暂扣机动车驾驶证3个月."""
-    parts = [outcome_zh(d.outcome)] if d.outcome not in ("fine", "fine_and_licence") or not d.fine_yuan else []
-    if d.fine_yuan:
-        parts.append(f"罚款{d.fine_yuan}元")
-    if d.points:
-        parts.append(f"记{d.points}分")
-    if d.licence_action == "suspend":
-        parts.append(f"暂扣机动车驾驶证{d.licence_months}个月" if d.licence_months else LICENCE_ZH["suspend"])
-    elif d.licence_action == "revoke":
+    return penalty_words(d.outcome, d.fine_yuan, d.points, d.licence_action, d.licence_months)
+
+
+def penalty_words(outcome: str, fine_yuan: int | None, points: int | None, licence_action: str | None = None, licence_months: int | None = None) -> str:
+    """A decision's penalty in words (see `penalty_zh`)."""
+    parts = [outcome_zh(outcome)] if outcome not in ("fine", "fine_and_licence") or not fine_yuan else []
+    if fine_yuan:
+        parts.append(f"罚款{fine_yuan}元")
+    if points:
+        parts.append(f"记{points}分")
+    if licence_action == "suspend":
+        parts.append(f"暂扣机动车驾驶证{licence_months}个月" if licence_months else LICENCE_ZH["suspend"])
+    elif licence_action == "revoke":
         parts.append(LICENCE_ZH["revoke"])
     return "，".join(parts)
 
@@ -424,6 +430,11 @@ class AccidentRecord:
     drivers: frozenset[str]
 
 
+def _day(moment: datetime) -> date:
+    """The day of a moment in Beijing time, whatever offset it was given in (the store keeps UTC)."""
+    return moment.astimezone(BEIJING).date()
+
+
 def plate_key(plate_type: str | None, plate_number: str | None) -> str | None:
     return f"{plate_type or ''}:{plate_number}" if plate_number else None
 
@@ -585,7 +596,7 @@ def evaluate_leniency(
     labels = labels or {}
     excluded_set = set(excluded)
     window = timedelta(days=window_days)
-    counted = [v for v in violations if v.occurred_at.date() + window <= as_of]
+    counted = [v for v in violations if _day(v.occurred_at) + window <= as_of]
     accidents = list(accidents)
     acc_index: dict[str, list[datetime]] = defaultdict(list)
     for a in accidents:
@@ -625,7 +636,7 @@ def evaluate_leniency(
     for s in stats.values():
         _recommend(s, excluded_set, thresholds, add_limit)
     ordered = sorted(stats.values(), key=lambda s: (not s.on_list, s.recommendation not in ("add", "remove"), -s.frequency, s.behaviour))
-    period_from = min((v.occurred_at.date() for v in counted), default=None)
+    period_from = min((_day(v.occurred_at) for v in counted), default=None)
     return LeniencyReport(list_id, list_outcome, window_days, period_from, as_of - window, len(accidents), len(counted), ordered)
 
 

@@ -81,7 +81,7 @@ def leniency(
     window_days: Annotated[int, Query(ge=1, le=730)] = 90,
     actor: Actor = Depends(require(*LENIENCY_READERS)),
 ) -> dict[str, Any]:
-    report = svc.leniency_report(db(request), actor, var_dir=request.app.state.settings.var_dir, region=region, as_of=as_of, window_days=window_days)
+    report = svc.leniency_report(db(request), actor, region=region, as_of=as_of, window_days=window_days)
     return report.as_dict()
 
 

@@ -6,13 +6,11 @@ The logic is in `oversight` (pure); this module reads the store, writes the two 
 
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +24,7 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.accounts.store import OrganisationRow, UserRow
 from trafficgov.audit import service as audit
 from trafficgov.audit.model import AuditEntry
+from trafficgov.credit.store import CreditAccidentPartyRow, CreditAccidentRow, CreditViolationRow
 from trafficgov.enforcement import oversight as ov
 from trafficgov.enforcement.calendar import default_calendar
 from trafficgov.enforcement.service import BEIJING, behaviour_label, local_day
@@ -38,6 +37,8 @@ from trafficgov.store.db import Database
 DEFAULT_REGION = "370100"  # the demo city (济南) whose leniency list is evaluated by default
 DEFAULT_AUTHORITY = "公安机关交通管理部门"
 MAX_ROWS = 50_000
+EVALUATION_PERIOD_DAYS = 365  # 定期评估: a year of violations, each followed for the window
+MAX_PERIOD_DAYS = 3660
 MAX_PUBLISH = 500
 PUBLISHERS = (Role.LEGAL_REVIEWER, Role.SUPERVISOR)
 VERSION_AUTHORS = (Role.LEGAL_REVIEWER,)
@@ -238,64 +239,60 @@ def export_disclosure(db: Database, fmt: Literal["csv", "json"] = "csv", *, as_o
 # ---------------------------------------------------------------- leniency evaluation
 
 
-def demo_dir(var_dir: Path) -> Path | None:
-    """The demo city the store was loaded from (var/demo/current.json), if any."""
-    marker = var_dir / "demo" / "current.json"
-    try:
-        manifest = json.loads(marker.read_text(encoding="utf-8")).get("manifest")
-    except (OSError, ValueError):
-        return None
-    return Path(manifest).parent if manifest else None
-
-
-def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    yield record
-
-
-def store_violations(db: Database) -> list[ov.ViolationRecord]:
-    """Issued decisions as violation records (a decision is a violation; its driver is who took the points)."""
-    records = []
+def store_violations(db: Database, since: datetime, until: datetime) -> list[ov.ViolationRecord]:
+    """The violations that happened in [since, until], from the one table of them (`credit_violations`):
+    those imported from the bureau's systems and the platform's own issued decisions (a decision is a
+    violation, its id the case id; its driver is who took the points, once known)."""
+    v = CreditViolationRow.__table__
+    query = (
+        select(v.c.behavior, v.c.occurred_at, v.c.outcome, v.c.plate_type, v.c.plate_number, v.c.driver_id)
+        .where(v.c.occurred_at >= since, v.c.occurred_at <= until)
+        .order_by(v.c.occurred_at, v.c.id)
+    )
     with db.transaction() as session:
-        for row in _issued(session):
-            driver = row.points_applied_to or (row.owner_id if row.owner_kind == "person" else None)
-            records.append(
-                {
-                    "behavior": row.behavior,
-                    "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
-                    "outcome": (row.decision or {}).get("outcome", "fine"),
-                    "plate_number": row.plate_number,
-                    "plate_type": row.plate_type,
-                    "driver_id": driver,
-                }
-            )
-    return ov.violations_from_records(records)
+        return [
+            ov.ViolationRecord(behaviour, at, outcome or "fine", ov.plate_key(plate_type, plate_number), driver or None)
+            for behaviour, at, outcome, plate_type, plate_number, driver in session.execute(query)
+        ]
+
+
+def store_accidents(db: Database, since: datetime, until: datetime) -> list[ov.AccidentRecord]:
+    """The accidents that happened in [since, until] (`credit_accidents`), each with the vehicles and
+    drivers of its parties."""
+    a, p = CreditAccidentRow.__table__, CreditAccidentPartyRow.__table__
+    query = (
+        select(a.c.accident_id, a.c.occurred_at, p.c.plate_type, p.c.plate_number, p.c.driver_id)
+        .join(p, p.c.accident_id == a.c.accident_id, isouter=True)
+        .where(a.c.occurred_at >= since, a.c.occurred_at <= until)
+        .order_by(a.c.occurred_at, a.c.accident_id)
+    )
+    found: dict[str, tuple[datetime, set[str], set[str]]] = {}
+    with db.transaction() as session:
+        for accident_id, at, plate_type, plate_number, driver in session.execute(query):
+            _, plates, drivers = found.setdefault(accident_id, (at, set(), set()))
+            if (key := ov.plate_key(plate_type, plate_number)) is not None:
+                plates.add(key)
+            if driver:
+                drivers.add(driver)
+    return [ov.AccidentRecord(at, frozenset(plates), frozenset(drivers)) for at, plates, drivers in found.values()]
 
 
 def leniency_report(
     db: Database,
     actor: Actor | None = None,
     *,
-    var_dir: Path | None = None,
     region: str = DEFAULT_REGION,
     as_of: date | None = None,
     window_days: int = 90,
+    period_days: int = EVALUATION_PERIOD_DAYS,
     accidents: Iterable[dict[str, Any]] | None = None,
     violations: Iterable[dict[str, Any]] | None = None,
 ) -> ov.LeniencyReport:
-    """定期评估 of the region's leniency list in force on `as_of`. Violations: the store's issued
-    decisions, or the demo city's violations.csv where the store has none; accidents: the records given,
-    else the demo city's accidents.jsonl (the store keeps no accidents). Nothing is written."""
+    """定期评估 of the region's leniency list in force on `as_of` over the violations of the `period_days`
+    before `as_of - window_days` (each followed for `window_days`). Violations and accidents: the records
+    given, else the store's (`store_violations`, `store_accidents`), read up to the end of `as_of` (Beijing
+    time) only, so that an evaluation as of a past day is the one that could have been made on it.
+    Nothing is written."""
     day = as_of or local_day(datetime.now(UTC))
     if not 2000 <= day.year <= 2100:
         raise FieldError("as_of", "评估日期须在2000年至2100年之间", "as_of must lie between 2000 and 2100")
@@ -307,21 +304,18 @@ def leniency_report(
         excluded.update(entry.conditions.excluded_behaviours)
         for item in entry.items:
             listed.setdefault(item.behaviour, item.label_zh or behaviour_label(item.behaviour, day))
-    folder = demo_dir(var_dir) if var_dir is not None else None
-    if violations is not None:
-        found = ov.violations_from_records(violations)
-    else:
-        found = store_violations(db)
-        if not found and folder is not None and (folder / "violations.csv").exists():
-            with (folder / "violations.csv").open(encoding="utf-8", newline="") as handle:
-                found = ov.violations_from_records(csv.DictReader(handle))
-    if accidents is None:
-        accidents = read_jsonl(folder / "accidents.jsonl") if folder is not None else []
+    if not 1 <= period_days <= MAX_PERIOD_DAYS:
+        raise FieldError("period_days", f"评估期须为1至{MAX_PERIOD_DAYS}日", f"period_days must lie between 1 and {MAX_PERIOD_DAYS}")
+    until = datetime.combine(day + timedelta(days=1), time(), BEIJING)  # the end of as_of, Beijing time
+    since = until - timedelta(days=window_days + period_days)
+    found = ov.violations_from_records(violations) if violations is not None else store_violations(db, since, until)
+    found = [v for v in found if since <= v.occurred_at]
+    accidents_found = ov.accidents_from_records(accidents) if accidents is not None else store_accidents(db, since, until)
     labels = {code: b.label_zh for code, b in rules.behaviours.items()}
     report = ov.evaluate_leniency(
         listed,
         found,
-        ov.accidents_from_records(accidents),
+        accidents_found,
         as_of=day,
         window_days=window_days,
         excluded=excluded,

@@ -197,7 +197,7 @@ class Deviation(_In):
 
     outcome: Literal["no_penalty", "warning", "fine", "fine_and_licence"]
     fine_yuan: int | None = Field(default=None, ge=0, le=200_000)
-    points: int = Field(default=0, ge=0, le=12)
+    points: int | None = Field(default=None, ge=0, le=12, description="only where no fine was proposed (a fine's points are Order 163's: the proposal's)")
 
 
 class IssueRequest(_In):
@@ -1021,11 +1021,7 @@ def issue_decision(db: Database, actor: Actor, case_id: int, request: IssueReque
             reason = (request.reason or "").strip()
             if len(reason) < 5:
                 raise FieldError("reason", "偏离裁量建议须写明理由（不少于5个字）", "a deviation needs a written reason (5+ characters)")
-            base = dict(row.proposal or {"case_id": str(row.id), "rule_ids": [], "legal_basis": [], "explanation_zh": ""})
-            base.update(outcome=deviation.outcome, fine_yuan=deviation.fine_yuan, points=deviation.points if deviation.outcome in ("fine", "fine_and_licence") else 0)
-            if deviation.outcome in ("no_penalty", "warning"):
-                base.update(fine_yuan=None, licence_action="none", licence_months=None)
-            row.decision = base
+            row.decision = deviated_decision(row.proposal, deviation, reason, case_id=row.id)
             row.deviation_reason = reason
             row.status = "pending_approval"
             _audit(session, actor, "decide", "enforcement_cases", str(row.id), at, outcome="deviation_requested", reason=reason)
@@ -1033,10 +1029,66 @@ def issue_decision(db: Database, actor: Actor, case_id: int, request: IssueReque
         return case_view(row, registry.Masker(actor), as_of=local_day(at))
 
 
+FINES = ("fine", "fine_and_licence")
+
+
+def deviated_decision(proposal: dict[str, Any] | None, deviation: Deviation, reason: str, *, case_id: int) -> dict[str, Any]:
+    """偏离建议的决定 — the decision an officer asks for instead of the proposal, still within the law: a
+    fine names its amount, not above the statutory maximum (a reduction below the minimum, 减轻处罚 under
+    APL Art. 32, is for the legal reviewer to weigh); a warning or no penalty carries no points (Order 163
+    Art. 28) and no fine; a fine carries the points Order 163 gives the behaviour, which are the proposal's
+    where it proposed a fine (points are not discretionary); "fine and licence" keeps the proposal's licence
+    measure, "fine" drops it. Its explanation says what was decided and why."""
+    outcome = deviation.outcome
+    decision = dict(proposal or {"case_id": str(case_id), "rule_ids": [], "legal_basis": [], "explanation_zh": ""})
+    if outcome in FINES:
+        if not deviation.fine_yuan:
+            raise FieldError("deviation.fine_yuan", "处以罚款须填写罚款金额", "a fine needs its amount")
+        low, high = (proposal or {}).get("fine_range_yuan") or (None, None)  # the statutory range the engine found
+        if high is not None and deviation.fine_yuan > high:
+            raise FieldError("deviation.fine_yuan", f"罚款不得超出法定幅度（{low}–{high}元）", f"the fine exceeds the statutory maximum of {high} yuan")
+        fixed = (proposal or {}).get("points") if (proposal or {}).get("outcome") in FINES else None
+        if fixed is not None and deviation.points is not None and deviation.points != fixed:
+            raise FieldError("deviation.points", f"记分由《道路交通安全违法行为记分管理办法》确定（本行为记{fixed}分），不随罚款变化", f"points are fixed by Order 163 ({fixed} for this behaviour)")
+        points = fixed if fixed is not None else (deviation.points or 0)
+        decision.update(outcome=outcome, fine_yuan=deviation.fine_yuan, points=points, education=False)
+        if outcome == "fine":
+            decision.update(licence_action="none", licence_months=None)
+        elif decision.get("licence_action", "none") == "none":
+            raise FieldError("deviation.outcome", "裁量建议无暂扣或吊销驾驶证，不能改为罚款并处驾驶证处罚", "the proposal has no licence measure to add to the fine")
+    else:
+        if deviation.points:
+            raise FieldError("deviation.points", "警告或不予处罚不记分（《道路交通安全违法行为记分管理办法》第二十八条）", "a warning or no penalty carries no points (Order 163 Art. 28)")
+        if deviation.fine_yuan:
+            raise FieldError("deviation.fine_yuan", "警告或不予处罚不处罚款", "a warning or no penalty has no fine")
+        decision.update(outcome=outcome, fine_yuan=None, points=0, licence_action="none", licence_months=None, education=outcome == "no_penalty")
+    decision["explanation_zh"] = _deviation_explanation(proposal, decision, reason)
+    return decision
+
+
+def _deviation_explanation(proposal: dict[str, Any] | None, decision: dict[str, Any], reason: str) -> str:
+    """The facts as the proposal stated them, what was proposed, what is decided instead and why."""
+    from trafficgov.enforcement.oversight import penalty_words
+
+    def words(d: dict[str, Any]) -> str:
+        return penalty_words(d.get("outcome", ""), d.get("fine_yuan"), d.get("points"), d.get("licence_action"), d.get("licence_months"))
+
+    text = proposal.get("explanation_zh") or "" if proposal else ""
+    facts = text[: text.index("。") + 1] if "。" in text else ""
+    proposed = f"裁量建议为{words(proposal)}；" if proposal else ""
+    lines = [facts, f"{proposed}承办民警认为：{reason.rstrip('。')}。经法制审核，决定{words(decision)}。"]
+    if decision["outcome"] == "warning":
+        lines.append("依照《道路交通安全违法行为记分管理办法》第二十八条，给予警告处罚的免予记分。")
+    elif decision["outcome"] == "no_penalty":
+        lines.append("依照《行政处罚法》第三十三条不予行政处罚，并对当事人进行教育。")
+    return "".join(lines)
+
+
 def _same_as_proposal(deviation: Deviation, proposal: dict[str, Any] | None) -> bool:
     if proposal is None:
         return False
-    return (deviation.outcome, deviation.fine_yuan, deviation.points) == (proposal.get("outcome"), proposal.get("fine_yuan"), proposal.get("points"))
+    points = proposal.get("points") or 0 if deviation.points is None and deviation.outcome in FINES else deviation.points or 0
+    return (deviation.outcome, deviation.fine_yuan or None, points) == (proposal.get("outcome"), proposal.get("fine_yuan") or None, proposal.get("points") or 0)
 
 
 def list_approvals(db: Database, actor: Actor, *, now: datetime | None = None) -> list[CaseView]:

@@ -102,7 +102,7 @@ def issue(
     mode: Annotated[str, Form(max_length=16)] = "proposal",
     outcome: Annotated[str, Form(max_length=24)] = "fine",
     fine_yuan: Annotated[str, Form(max_length=8)] = "",
-    points: Annotated[str, Form(max_length=2)] = "0",
+    points: Annotated[str, Form(max_length=2)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     actor: Actor = Depends(require(Role.OFFICER, page=True)),
 ):
@@ -110,7 +110,7 @@ def issue(
         deviation = None
         if mode == "deviate":
             try:
-                deviation = service.Deviation(outcome=outcome, fine_yuan=int(fine_yuan) if fine_yuan.strip() else None, points=int(points or 0))  # type: ignore[arg-type]
+                deviation = service.Deviation(outcome=outcome, fine_yuan=int(fine_yuan) if fine_yuan.strip() else None, points=int(points) if points.strip() else None)  # type: ignore[arg-type]
             except ValueError as exc:
                 raise FieldError("deviation", "决定内容填写有误（处罚种类、罚款金额、记分）", f"invalid deviation: {exc}") from exc
         service.issue_decision(_db(request), actor, case_id, service.IssueRequest(version=version, deviation=deviation, reason=reason or None))

@@ -95,7 +95,7 @@ def publish(
 
 def _leniency_page(request: Request, actor: Actor, *, window_days: int = 90, as_of: date | None = None, status_code: int = 200, **context):
     db = _db(request)
-    report = svc.leniency_report(db, actor, var_dir=request.app.state.settings.var_dir, as_of=as_of, window_days=window_days)
+    report = svc.leniency_report(db, actor, as_of=as_of, window_days=window_days)
     return render(
         request,
         "oversight_leniency.html",
