@@ -161,6 +161,8 @@ def test_deviation_needs_a_reason_and_a_legal_reviewers_approval(client, tokens,
     deviation = {"outcome": "warning", "points": 0}
     no_reason = client.post(f"/api/v1/cases/{case['id']}/issue", json={"version": case["version"], "deviation": deviation}, headers=officer)
     assert no_reason.status_code == 422 and no_reason.json()["detail"]["field"] == "reason"
+    unlawful = client.post(f"/api/v1/cases/{case['id']}/issue", json={"version": case["version"], "deviation": {"outcome": "fine", "fine_yuan": 500}, "reason": "多次违法，从重处罚"}, headers=officer)
+    assert unlawful.status_code == 422 and unlawful.json()["detail"]["field"] == "deviation.fine_yuan" and "20–200" in unlawful.json()["detail"]["reason_zh"]
     asked = client.post(f"/api/v1/cases/{case['id']}/issue", json={"version": case["version"], "deviation": deviation, "reason": "当事人为救护送医，情节轻微"}, headers=officer).json()
     assert asked["status"] == "pending_approval" and asked["decision_number"] is None
     assert [c["id"] for c in client.get("/api/v1/cases/approvals", headers=legal).json()] == [case["id"]]
