@@ -627,6 +627,9 @@ def test_a_citizen_sees_the_camera_cases_of_their_car_with_evidence_and_explanat
     issued = cases.filter(has_text="决定书").first
     text = issued.inner_text()
     assert "证据" in text and "SHA-256" in text and "行政复议" in text
+    payments = epage.locator("section.card[id^=case-] p.payment").all_inner_texts()  # each fine with where its payment stands
+    assert any("已缴清" in p and "已于" in p for p in payments), payments
+    assert any(("未缴" in p or "决定书待送达" in p) and "已于" not in p for p in payments), payments
     shoot(epage, "22-citizen-violations")
     with epage.expect_navigation():
         issued.get_by_role("link", name="告知、陈述申辩、异议与缴款").click()

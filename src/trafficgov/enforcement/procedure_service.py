@@ -561,6 +561,23 @@ def serve_decision(db: Database, actor: Actor, case_id: int, request: ServeReque
         return _view(session, row, day)
 
 
+def payments(db: Database, actor: Actor, case_ids: list[int], on: date | None = None, *, now: datetime | None = None) -> dict[int, PaymentView]:
+    """The payment of each of these cases that has a fine to pay, by case id (a party's list of cases);
+    cases the actor may not see, and cases without a fine, are left out."""
+    day = on or local_day(_now(now))
+    found: dict[int, PaymentView] = {}
+    with db.transaction() as session:
+        for row in session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids))) if case_ids else ():
+            try:
+                _check_case_access(actor, row)
+            except (Forbidden, NotFound):
+                continue
+            view = _payment_of(session, row, day)
+            if view is not None:
+                found[row.id] = view
+    return found
+
+
 def payment(db: Database, actor: Actor, case_id: int, on: date | None = None, *, now: datetime | None = None) -> PaymentView:
     """应缴金额 — the fine and the late surcharge owed on a day (APL Art. 72 (一))."""
     day = on or local_day(_now(now))

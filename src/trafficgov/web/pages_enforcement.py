@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
-from trafficgov.enforcement import drivers, service
+from trafficgov.enforcement import drivers, procedure_service, service
 from trafficgov.enforcement.admissibility import erase_reasons
 from trafficgov.errors import Conflict, FieldError
 from trafficgov.web.pages_common import PageRoute, render, status_of
@@ -145,12 +145,14 @@ def approvals_page(request: Request, actor: Actor = Depends(require(Role.LEGAL_R
 def _mine_page(request: Request, actor: Actor, status_code: int = 200, **context):
     db = _db(request)
     nominations = drivers.nominations_for_me(db, actor)
+    cases = service.my_cases(db, actor)
     return render(
         request,
         "enforcement_mine.html",
         actor,
         status_code=status_code,
-        cases=service.my_cases(db, actor),
+        cases=cases,
+        payments=procedure_service.payments(db, actor, [c.id for c in cases if c.status == "issued"]),
         outcomes=OUTCOME_ZH,
         procedures=PROCEDURE_ZH,
         to_confirm=[n for n in nominations if n.status == "pending" and n.driver_id == actor.id_number],
