@@ -31,6 +31,7 @@ from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
 from trafficgov.enforcement.decide import DecisionError, decide
 from trafficgov.enforcement.model import Case, Measured, PriorViolation, Road, Vehicle
+from trafficgov.enforcement.oversight import penalty_words
 from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow, NoticeRow, SubmissionRow
 from trafficgov.errors import FieldError, Forbidden, NotFound
 from trafficgov.registry import service as registry
@@ -1068,12 +1069,10 @@ def deviated_decision(proposal: dict[str, Any] | None, deviation: Deviation, rea
 
 def _deviation_explanation(proposal: dict[str, Any] | None, decision: dict[str, Any], reason: str) -> str:
     """The facts as the proposal stated them, what was proposed, what is decided instead and why."""
-    from trafficgov.enforcement.oversight import penalty_words
-
     def words(d: dict[str, Any]) -> str:
         return penalty_words(d.get("outcome", ""), d.get("fine_yuan"), d.get("points"), d.get("licence_action"), d.get("licence_months"))
 
-    text = proposal.get("explanation_zh") or "" if proposal else ""
+    text = (proposal.get("explanation_zh") or "") if proposal else ""
     facts = text[: text.index("。") + 1] if "。" in text else ""
     proposed = f"裁量建议为{words(proposal)}；" if proposal else ""
     lines = [facts, f"{proposed}承办民警认为：{reason.rstrip('。')}。经法制审核，决定{words(decision)}。"]
