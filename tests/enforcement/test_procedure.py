@@ -197,11 +197,14 @@ def test_a_heavier_decision_needs_a_new_notice_and_a_large_fine_offers_a_hearing
     assert answered.status_code == 200, answered.text
 
 
-def test_simple_procedure_needs_no_notice(client, tokens, case_of_citizen):
+def test_simple_procedure_needs_no_notice(client, tokens, accounts, case_of_citizen):
     officer = bearer(tokens["officer"])
     case = case_of_citizen
     refused = client.post(f"/api/v1/cases/{case['id']}/notice", json={}, headers=officer)
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "procedure"
+    _log_in(client, accounts["citizen"])
+    page = client.get(f"/me/violations/{case['id']}").text  # told orally when handled (ProcReg Art. 44), not "not yet told"
+    assert "简易程序无须书面告知" in page and "第四十四条" in page and "尚未告知" not in page
 
 
 def test_citizen_objects_online_and_sees_the_answer(client, tokens, case_of_citizen):
