@@ -308,8 +308,10 @@ def leniency_report(
         raise FieldError("period_days", f"评估期须为1至{MAX_PERIOD_DAYS}日", f"period_days must lie between 1 and {MAX_PERIOD_DAYS}")
     until = datetime.combine(day + timedelta(days=1), time(), BEIJING)  # the end of as_of, Beijing time
     since = until - timedelta(days=window_days + period_days)
-    found = ov.violations_from_records(violations) if violations is not None else store_violations(db, since, until)
-    found = [v for v in found if since <= v.occurred_at]
+    if violations is not None:  # records given: the same period as the store's
+        found = [v for v in ov.violations_from_records(violations) if since <= v.occurred_at <= until]
+    else:
+        found = store_violations(db, since, until)
     accidents_found = ov.accidents_from_records(accidents) if accidents is not None else store_accidents(db, since, until)
     labels = {code: b.label_zh for code, b in rules.behaviours.items()}
     report = ov.evaluate_leniency(

@@ -1040,15 +1040,15 @@ def deviated_decision(proposal: dict[str, Any] | None, deviation: Deviation, rea
     Art. 28) and no fine; a fine carries the points Order 163 gives the behaviour, which are the proposal's
     where it proposed a fine (points are not discretionary); "fine and licence" keeps the proposal's licence
     measure, "fine" drops it. Its explanation says what was decided and why."""
-    outcome = deviation.outcome
+    outcome, proposed = deviation.outcome, proposal or {}
     decision = dict(proposal or {"case_id": str(case_id), "rule_ids": [], "legal_basis": [], "explanation_zh": ""})
     if outcome in FINES:
         if not deviation.fine_yuan:
             raise FieldError("deviation.fine_yuan", "处以罚款须填写罚款金额", "a fine needs its amount")
-        low, high = (proposal or {}).get("fine_range_yuan") or (None, None)  # the statutory range the engine found
+        low, high = proposed.get("fine_range_yuan") or (None, None)  # the statutory range the engine found
         if high is not None and deviation.fine_yuan > high:
             raise FieldError("deviation.fine_yuan", f"罚款不得超出法定幅度（{low}–{high}元）", f"the fine exceeds the statutory maximum of {high} yuan")
-        fixed = (proposal or {}).get("points") if (proposal or {}).get("outcome") in FINES else None
+        fixed = proposed.get("points") if proposed.get("outcome") in FINES else None
         if fixed is not None and deviation.points is not None and deviation.points != fixed:
             raise FieldError("deviation.points", f"记分由《道路交通安全违法行为记分管理办法》确定（本行为记{fixed}分），不随罚款变化", f"points are fixed by Order 163 ({fixed} for this behaviour)")
         points = fixed if fixed is not None else (deviation.points or 0)
@@ -1086,7 +1086,7 @@ def _deviation_explanation(proposal: dict[str, Any] | None, decision: dict[str, 
 def _same_as_proposal(deviation: Deviation, proposal: dict[str, Any] | None) -> bool:
     if proposal is None:
         return False
-    points = proposal.get("points") or 0 if deviation.points is None and deviation.outcome in FINES else deviation.points or 0
+    points = (proposal.get("points") or 0) if deviation.points is None and deviation.outcome in FINES else (deviation.points or 0)
     return (deviation.outcome, deviation.fine_yuan or None, points) == (proposal.get("outcome"), proposal.get("fine_yuan") or None, proposal.get("points") or 0)
 
 
