@@ -18,7 +18,11 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import repeat
+from operator import add, call, itemgetter
 from typing import Any, NamedTuple
+
+from trafficgov.registry.codetables import _in_force
 
 BEIJING = timezone(timedelta(hours=8))
 SOURCES = ("fixed_camera", "video_patrol", "drone", "mobile_device", "citizen_report")
@@ -46,21 +50,6 @@ MEASURED_FIELDS: dict[str, tuple[bool, float]] = {
 
 # What the store's JSON columns hold: SQLAlchemy's default serialiser (json.dumps, default settings).
 encode = json.dumps
-
-_CJK = "\u4e00-\u9fff"  # CJK unified ideographs: unchanged by NFKC and by upper()
-# Each pattern must match the whole text (`fullmatch`).
-_PLATE_RE = re.compile(f"[0-9A-Z{_CJK}]{{1,16}}")  # already what registry.plates.normalise_plate returns
-_CAPTURE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_REGION_RE = re.compile(r"[0-9]{6}")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_JSON_PLAIN_RE = re.compile(r"[ !#-\[\]-~]{1,512}")  # printable ASCII but '"' and '\': json.dumps writes it as it is
-# 1900..2099, a real clock time (no leap second), at most microseconds, an offset of Z or ±hh:mm;
-# groups: the date, the hour, ":MM:SS", the fraction, the offset
-_MOMENT_RE = re.compile(
-    r"((?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2})T([01][0-9]|2[0-3])(:[0-5][0-9]:[0-5][0-9])"
-    r"(?:\.([0-9]{1,6}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
-
 
 class Canonical(NamedTuple):
     """一条有效抓拍 — a valid capture as it is stored (JSON columns as their text)."""
@@ -135,7 +124,114 @@ def from_model(capture: Any) -> Canonical:
     )
 
 
-# ---------------------------------------------------------------- the fast path
+# ---------------------------------------------------------------- the fast path, a column at a time
+#
+# A batch is checked a column at a time: each check passes over a whole column in C (the types of its
+# values as a set, one regular-expression match over its texts joined by newlines, min and max of its
+# numbers) and looks at the values one by one only where that pass fails, to find which ones. Only what
+# depends on each record's own day (the plate formats and the behaviour catalogue in force) is looked at
+# record by record, through caches.
+
+_STR = frozenset((str,))
+_STR_OR_NONE = frozenset((str, type(None)))
+_FLOAT_OR_INT = frozenset((float, int))  # a JSON number; never bool (type(True) is bool)
+_INT = frozenset((int,))
+_NONE_TYPE = type(None)
+_SOURCES = frozenset(SOURCES)
+_ROAD_TYPES = frozenset((None, *ROAD_TYPES))
+_ROAD_CLASSES = frozenset((None, *ROAD_CLASSES))
+_FIRST = itemgetter(0)
+_new = tuple.__new__
+
+
+class _Text:
+    """A form a whole text must have. A column is checked with one match over its texts joined by newlines
+    (no form admits a newline, and the newlines are counted: no text brings its own); only where that fails
+    are the texts matched one by one, to find the bad ones."""
+
+    def __init__(self, pattern: str) -> None:
+        self.one = re.compile(pattern)
+        self.many = re.compile(f"(?:{pattern})(?:\n(?:{pattern}))*")
+
+    def bad(self, column: Sequence[Any]) -> set[int]:
+        """The positions whose value is not a text of this form."""
+        if set(map(type, column)) == _STR:
+            joined = "\n".join(column)
+            if joined.count("\n") == len(column) - 1 and self.many.fullmatch(joined) is not None:
+                return set()
+        one = self.one.fullmatch
+        return {i for i, value in enumerate(column) if type(value) is not str or one(value) is None}
+
+
+_CJK = "\u4e00-\u9fff"  # CJK unified ideographs: unchanged by NFKC and by upper()
+_PLATE = _Text(f"[0-9A-Z{_CJK}]{{1,16}}")  # already what registry.plates.normalise_plate returns
+_CAPTURE_ID = _Text(r"[A-Za-z0-9._:-]{1,64}")
+_REGION = _Text(r"[0-9]{6}")
+_SHA256 = _Text(r"[0-9a-f]{64}")
+_JSON_PLAIN = _Text(r"[ !#-\[\]-~]{1,512}")  # printable ASCII but '"' and '\': json.dumps writes it as it is
+# 1900..2099, a real clock time (no leap second), at most microseconds, an offset of Z or ±hh:mm
+_MOMENT = _Text(
+    r"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+
+
+def _not_in(column: Sequence[Any], allowed: frozenset) -> set[int]:
+    """The positions whose value is not one of `allowed` (texts, and None where None is among them)."""
+    if set(map(type, column)) <= _STR_OR_NONE and set(column) <= allowed:
+        return set()
+    return {i for i, value in enumerate(column) if not (value is None or type(value) is str) or value not in allowed}
+
+
+def _sized(column: Sequence[Any], shortest: int, longest: int, *, optional: bool) -> set[int]:
+    """The positions whose value is not a text of `shortest`..`longest` characters (or None, where optional)."""
+    types = set(map(type, column))
+    if types == _STR or (optional and types <= _STR_OR_NONE):
+        lengths = [len(value) for value in column if value is not None] if _NONE_TYPE in types else list(map(len, column))
+        if not lengths or (shortest <= min(lengths) and max(lengths) <= longest):
+            return set()
+    return {
+        i for i, value in enumerate(column)
+        if not ((value is None and optional) or (type(value) is str and shortest <= len(value) <= longest))
+    }
+
+
+def _numbers(column: Sequence[Any], low: float, high: float, kinds: frozenset) -> set[int]:
+    """The positions whose value is neither None nor a number of one of `kinds` within [low, high] (NaN is not)."""
+    types = set(map(type, column))
+    if types <= kinds | {_NONE_TYPE}:
+        values = [value for value in column if value is not None] if _NONE_TYPE in types else column
+        if not values:
+            return set()
+        total = sum(values)  # NaN anywhere makes the sum NaN
+        if total == total and low <= min(values) and max(values) <= high:
+            return set()
+    return {i for i, value in enumerate(column) if not (value is None or (type(value) in kinds and low <= value <= high))}
+
+
+def _floats(column: Sequence[Any]) -> Sequence[Any]:
+    """A number column as the model keeps it: ints as floats."""
+    return [float(value) if type(value) is int else value for value in column] if int in set(map(type, column)) else column
+
+
+def _columns(dicts: Sequence[dict[Any, Any]], shape: tuple[Any, ...]) -> dict[Any, Sequence[Any]]:
+    """The values of dicts that all have these keys, a column per key (KeyError where one lacks a key)."""
+    if len(shape) > 1:
+        return dict(zip(shape, zip(*map(itemgetter(*shape), dicts), strict=True), strict=True))
+    return {name: list(map(itemgetter(name), dicts)) for name in shape}
+
+
+def _same_keys(dicts: Sequence[Any]) -> dict[Any, Sequence[Any]] | None:
+    """A column per key where all values are dicts with the same keys (in any order), else None."""
+    if not dicts or set(map(type, dicts)) != {dict}:
+        return None
+    shape = tuple(dicts[0])
+    if set(map(len, dicts)) != {len(shape)}:
+        return None
+    try:  # as many keys as the first, and each of the first's: the same keys
+        return _columns(dicts, shape)
+    except KeyError:
+        return None
 
 
 def _number(value: Any, low: float, high: float) -> bool:
@@ -153,6 +249,11 @@ class _Measurements:
 
     def __init__(self) -> None:
         self.texts: dict[tuple, str] = {}
+
+    def column(self, column: Sequence[Any]) -> tuple[list[str | None], set[int]]:
+        """The text of each measurements object, and the positions of those that are not canonical."""
+        texts = ["{}" if type(value) is dict and not value else self(value) for value in column]
+        return texts, ({i for i, text in enumerate(texts) if text is None} if None in texts else set())
 
     def __call__(self, value: Any) -> str | None:
         if type(value) is not dict:
@@ -176,16 +277,31 @@ class _Measurements:
         return text
 
 
+class _Hours(dict):
+    """("YYYY-MM-DD HH" in UTC, Beijing day) of the start of an hour, keyed "YYYY-MM-DDTHH" + offset (an
+    offset of whole hours); None for an impossible date. Worked out on first use."""
+
+    def __missing__(self, key: str) -> tuple[str, date] | None:
+        try:
+            moment = datetime.fromisoformat(f"{key[:13]}:00:00{key[13:]}")
+        except ValueError:
+            start = None
+        else:
+            start = utc_text(moment)[:13], local_day(moment)
+        self[key] = start
+        return start
+
+
 class _Moments:
-    """(`Canonical.captured_utc`, Beijing day) of a moment in the one plain form `_MOMENT_RE` describes and
-    not after `now`; None otherwise (an impossible date such as 30 February included).
+    """(`Canonical.captured_utc`, Beijing day) of each moment in the one plain form `_MOMENT` describes and
+    not after `now`.
 
     With an offset of whole hours, minutes and seconds are the same in UTC: the UTC hour and the Beijing
     day are worked out once per (date, hour, offset), kept across batches (a camera's captures come in
     order: the hours of one batch are mostly those of the last), and the rest of the text is copied.
     """
 
-    hours: dict[tuple[str, str, str], tuple[str, date] | None] = {}  # shared by all batches; pure
+    hours = _Hours()  # shared by all batches; pure
     MAX_HOURS = 100_000  # about 11 years of one offset's hours; emptied when full
 
     def __init__(self, now: datetime) -> None:
@@ -193,20 +309,32 @@ class _Moments:
         if len(self.hours) > self.MAX_HOURS:
             self.hours.clear()
 
-    def __call__(self, text: str) -> tuple[str, date] | None:
-        match = _MOMENT_RE.fullmatch(text)
-        if match is None:
-            return None
-        day, hour, minutes, fraction, offset = match.groups()
+    def column(self, texts: Sequence[Any]) -> tuple[list[Any], list[Any], set[int]]:
+        """The UTC texts and Beijing days of a column of moments, and the positions of those that are not
+        in the plain form, name no real moment or are after `now` (their UTC text and day are None)."""
+        bad = _MOMENT.bad(texts)
+        # the common form: no fraction and one offset of whole hours ("2026-06-08T12:01:00+08:00")
+        if not bad and set(map(len, texts)) == {25}:
+            offsets = set(map(_OFFSET, texts))
+            if len(offsets) == 1 and (offset := offsets.pop()).endswith(":00"):
+                starts = list(map(self.hours.__getitem__, map(add, map(_HOUR, texts), repeat(offset))))
+                if None not in starts:
+                    utcs = list(map("".join, zip(map(_FIRST, starts), map(_MINUTES, texts), repeat(".000000"))))
+                    if max(utcs) <= self.now:
+                        return utcs, list(map(_SECOND, starts)), bad
+        found = [None if i in bad else self.one(text) for i, text in enumerate(texts)]
+        bad |= {i for i, moment in enumerate(found) if moment is None}
+        return [moment and moment[0] for moment in found], [moment and moment[1] for moment in found], bad
+
+    def one(self, text: str) -> tuple[str, date] | None:
+        """One moment already in the plain form; None if it names no real moment or is after `now`."""
+        offset = text[19:].lstrip(".0123456789")
         if offset == "Z" or offset.endswith(":00"):
-            key = (day, hour, offset)
-            if key in self.hours:
-                start = self.hours[key]
-            else:
-                start = self.hours[key] = self._hour(f"{day}T{hour}:00:00{offset}")
+            start = self.hours[text[:13] + offset]
             if start is None:
                 return None
-            utc = f"{start[0]}{minutes}.{fraction.ljust(6, '0') if fraction else '000000'}"
+            fraction = text[20 : len(text) - len(offset)]
+            utc = f"{start[0]}{text[13:19]}.{fraction.ljust(6, '0')}"
             local = start[1]
         else:
             try:
@@ -216,38 +344,40 @@ class _Moments:
             utc, local = utc_text(moment), local_day(moment)
         return None if utc > self.now else (utc, local)
 
-    @staticmethod
-    def _hour(text: str) -> tuple[str, date] | None:
-        """("YYYY-MM-DD HH" in UTC, Beijing day) of the start of an hour, or None for an impossible date."""
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+
+_SECOND = itemgetter(1)
+_HOUR, _MINUTES, _OFFSET = itemgetter(slice(13)), itemgetter(slice(13, 19)), itemgetter(slice(19, None))  # of the common form
+
+
+def _evidence_column(column: Sequence[Any]) -> tuple[list[Any], list[int], set[int]]:
+    """The JSON text and count of each evidence list, and the positions of those that are not canonical."""
+    if set(map(type, column)) == {list} and set(map(len, column)) == {1}:  # the common case: one photo each
+        items = list(map(_FIRST, column))
+        found = _same_keys(items)
+        if found is not None and found.keys() == EVIDENCE_FIELDS:
+            uris, hashes = found["uri"], found["sha256"]
+            if not _SHA256.bad(hashes) and not _JSON_PLAIN.bad(uris):
+                # json.dumps of each one-item list, written directly: no text needs escaping or holds a newline
+                inner = '"}]\n[{"uri": "'.join(map('", "sha256": "'.join, zip(uris, hashes, strict=True)))
+                return f'[{{"uri": "{inner}"}}]'.split("\n"), [1] * len(column), set()
+    texts = list(map(_evidence_text, column))
+    bad = {i for i, text in enumerate(texts) if text is None} if None in texts else set()
+    return texts, [0 if type(value) is not list else len(value) for value in column], bad
+
+
+def _evidence_text(value: Any) -> str | None:
+    """The JSON text of one evidence list, or None if it is not a list of canonical items."""
+    if type(value) is not list or len(value) > MAX_EVIDENCE:
+        return None
+    for item in value:
+        if type(item) is not dict or item.keys() != EVIDENCE_FIELDS:
             return None
-        return utc_text(moment)[:13], local_day(moment)
-
-
-def plate_formats(entry: Any) -> tuple[Any, Any, tuple]:
-    """A plate type's compiled formats (codetables.PlateType: the entry, its undated and its dated patterns),
-    read once: the model's private attributes cost a slow look-up on every access."""
-    return entry, entry._undated, (entry._dated if entry._any is not None else None)
-
-
-def plate_matcher(formats: tuple[Any, Any, tuple | None], day: date) -> Callable[[str], bool]:
-    """`entry.matches(plate, day)` with the patterns in force on `day` chosen once."""
-    from trafficgov.registry.codetables import _in_force
-
-    entry, undated, dated = formats
-    if dated is None:  # not compiled: matches() raises the loader's error
-        return lambda plate: entry.matches(plate, day)
-    patterns = [undated] if undated is not None else []
-    patterns += [rx for start, end, rx in dated if _in_force(start, end, day)]
-    if len(patterns) == 1:
-        only = patterns[0].fullmatch
-        return lambda plate: only(plate) is not None
-    return lambda plate: any(rx.fullmatch(plate) for rx in patterns)
-
-
-_NO_ITEMS: list[Any] = []  # never changed
+        uri, sha256 = item["uri"], item["sha256"]
+        if type(uri) is not str or type(sha256) is not str or not 1 <= len(uri) <= 512 or _SHA256.one.fullmatch(sha256) is None:
+            return None
+    if len(value) == 1 and _JSON_PLAIN.one.fullmatch(value[0]["uri"]) is not None:
+        return f'[{{"uri": "{value[0]["uri"]}", "sha256": "{value[0]["sha256"]}"}}]'
+    return encode([{"uri": item["uri"], "sha256": item["sha256"]} for item in value])
 
 
 def check_batch(
@@ -259,104 +389,150 @@ def check_batch(
     """Each record's stored form if it is certainly valid and canonical, else None (for the model to judge).
 
     `plate_types` are the code tables' plate types (`entry.matches(plate, day)`), `behaviours_on(day)`
-    the behaviour catalogue in force on a day. One pass over the Python objects: exact JSON types and
-    field names, the same checks as the model's, and what depends on the day (plate formats in force,
-    the behaviour catalogue) looked up once per day; JSON texts built once per distinct content.
+    the behaviour catalogue in force on a day. The records are grouped by their keys (one group, as a
+    rule) and each group checked a column at a time: exact JSON types and field names, the same checks
+    as the model's; what depends on the day (plate formats in force, behaviour catalogue) looked up once
+    per day; JSON texts built once per distinct content.
     """
-    out: list[Canonical | None] = [None] * len(records)
-    measurements, moments = _Measurements(), _Moments(now)
-    kinds = {code for code in plate_types if len(code) == 2}
-    catalogues: dict[date, Collection[str]] = {}
-    matchers: dict[tuple[str, date], Callable[[str], bool]] = {}
-    compiled: dict[str, tuple] = {}
-    facts: dict[tuple, str] = {}
-    top, required, place_fields, evidence_fields = CAPTURE_FIELDS, CAPTURE_REQUIRED, PLACE_FIELDS, EVIDENCE_FIELDS
-    capture_id_ok, region_ok, plate_ok, sha256_ok, plain = _CAPTURE_ID_RE.fullmatch, _REGION_RE.fullmatch, _PLATE_RE.fullmatch, _SHA256_RE.fullmatch, _JSON_PLAIN_RE.fullmatch
+    check = _Batch(now, plate_types, behaviours_on)
+    columns = _same_keys(records)
+    if columns is not None:  # as a rule: all of a batch alike
+        return check.group(records, columns)
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for index, raw in enumerate(records):
-        if type(raw) is not dict or not (raw.keys() <= top and required <= raw.keys()):
-            continue
-        place = raw["place"]
-        if type(place) is not dict or not place.keys() <= place_fields:
-            continue
-        get = place.get
-        region, lon, lat, limit = get("region"), get("lon"), get("lat"), get("speed_limit_kmh")
-        road, stretch, road_type, road_class = get("road"), get("stretch"), get("road_type"), get("road_class")
-        capture_id, source, device_id, moment = raw["capture_id"], raw["source"], raw.get("device_id"), raw["captured_at"]
-        plate, kind, behaviour = raw["plate_number"], raw["plate_type"], raw["behavior"]
-        if not (
-            type(capture_id) is str and type(source) is str and type(moment) is str and type(region) is str
-            and type(plate) is str and type(kind) is str and type(behaviour) is str
-            and capture_id_ok(capture_id) is not None and source in SOURCES and region_ok(region) is not None
-            and kind in kinds and plate_ok(plate) is not None and 1 <= len(behaviour) <= 64
-            and (device_id is None or (type(device_id) is str and len(device_id) <= 32))
-            and (source not in DEVICE_SOURCES or bool(device_id))
-            and (road is None or (type(road) is str and len(road) <= 64))
-            and (stretch is None or (type(stretch) is str and len(stretch) <= 64))
-            and (road_type is None or (type(road_type) is str and road_type in ROAD_TYPES))
-            and (road_class is None or (type(road_class) is str and road_class in ROAD_CLASSES))
-            # a JSON number, not a bool (-0.0 is out of these ranges)
-            and (lon is None or ((type(lon) is float or type(lon) is int) and 73 <= lon <= 136))
-            and (lat is None or ((type(lat) is float or type(lat) is int) and 3 <= lat <= 54))
-            and (limit is None or (type(limit) is int and 0 < limit <= 150))
-        ):
-            continue
-        measured = measurements(raw.get("measurements", {}))
-        if measured is None:
-            continue
-        evidence = raw.get("evidence", _NO_ITEMS)
-        if type(evidence) is not list:
-            continue
-        count = len(evidence)
-        if count == 1:
-            item = evidence[0]
-            if type(item) is not dict or item.keys() != evidence_fields:
-                continue
-            uri, sha256 = item["uri"], item["sha256"]
-            if type(uri) is not str or type(sha256) is not str or sha256_ok(sha256) is None or not 1 <= len(uri) <= 512:
-                continue
-            # json.dumps of the one item, written directly where the uri needs no escaping (sha256 is hex)
-            evidence_text = f'[{{"uri": "{uri}", "sha256": "{sha256}"}}]' if plain(uri) is not None else encode([{"uri": uri, "sha256": sha256}])
-        elif count == 0:
-            evidence_text = "[]"
-        elif count > MAX_EVIDENCE or any(type(item) is not dict or item.keys() != evidence_fields for item in evidence):
-            continue
-        else:
-            evidence_text = _evidence_list(evidence)
-            if evidence_text is None:
-                continue
-        when = moments(moment)
-        if when is None:
-            continue
-        day = when[1]
-        # what depends on the day: the behaviour catalogue and the plate's formats in force (Python's own
-        # regular expressions, as the model uses them)
-        catalogue = catalogues.get(day)
-        if catalogue is None:
-            catalogue = catalogues[day] = behaviours_on(day)
-        matcher = matchers.get((kind, day))
-        if matcher is None:
-            formats = compiled.get(kind)
-            if formats is None:
-                formats = compiled[kind] = plate_formats(plate_types[kind])
-            matcher = matchers[kind, day] = plate_matcher(formats, day)
-        if behaviour not in catalogue or not matcher(plate):
-            continue
-        key = (road_type, road_class, limit)
-        road_facts = facts.get(key)
-        if road_facts is None:
-            road_facts = facts[key] = encode(road_facts_of(*key))
-        out[index] = Canonical(
-            capture_id, source, device_id, when[0], day, region,
-            lon if lon is None or type(lon) is float else float(lon), lat if lat is None or type(lat) is float else float(lat),
-            road, stretch, plate, kind, behaviour, measured, road_facts, evidence_text, count,
-        )
+        if type(raw) is dict:
+            groups.setdefault(tuple(raw), []).append(index)
+    out: list[Canonical | None] = [None] * len(records)
+    for shape, positions in groups.items():
+        group = [records[i] for i in positions]
+        for position, canonical in zip(positions, check.group(group, _columns(group, shape)), strict=True):
+            out[position] = canonical
     return out
 
 
-def _evidence_list(items: list[dict[str, Any]]) -> str | None:
-    """The JSON text of an evidence list of two items or more (fields already checked), or None if an item is invalid."""
-    for item in items:
-        uri, sha256 = item["uri"], item["sha256"]
-        if type(uri) is not str or type(sha256) is not str or not 1 <= len(uri) <= 512 or _SHA256_RE.fullmatch(sha256) is None:
-            return None
-    return encode([{"uri": item["uri"], "sha256": item["sha256"]} for item in items])
+class _Batch:
+    """The checks of one batch, with what they look up once: plate types, catalogues, matchers, road facts."""
+
+    def __init__(self, now: datetime, plate_types: Mapping[str, Any], behaviours_on: Callable[[date], Collection[str]]) -> None:
+        self.plate_types, self.behaviours_on = plate_types, behaviours_on
+        self.measurements, self.moments = _Measurements(), _Moments(now)
+        self.kinds = frozenset(code for code in plate_types if len(code) == 2)
+        self.catalogues: dict[date, Collection[str]] = {}
+        self.allowed: set[tuple[str, date]] = set()  # (behaviour, day) in the catalogue of that day
+        self.matchers: dict[tuple[str, date], Callable[[str], Any]] = {}
+        self.formats: dict[str, tuple | None] = {}
+        self.facts: dict[tuple, str] = {}
+
+    def group(self, records: Sequence[dict[str, Any]], column: dict[Any, Sequence[Any]]) -> list[Canonical | None]:
+        """The stored forms of records that all have the same keys, given a column per key (None where not certain)."""
+        count = len(records)
+        if not (CAPTURE_REQUIRED <= column.keys() <= CAPTURE_FIELDS):
+            return [None] * count
+        nothing = (None,) * count
+        ids, sources, devices, texts = column["capture_id"], column["source"], column.get("device_id", nothing), column["captured_at"]
+        plates, kinds, behaviours = column["plate_number"], column["plate_type"], column["behavior"]
+        bad = _CAPTURE_ID.bad(ids) | _not_in(sources, _SOURCES) | _PLATE.bad(plates) | _not_in(kinds, self.kinds) | _sized(behaviours, 1, 64, optional=False)
+        bad |= _devices(sources, devices)
+        place, place_bad = self.places(column["place"])
+        bad |= place_bad
+        measured, measured_bad = self.measurements.column(column["measurements"]) if "measurements" in column else (["{}"] * count, set())
+        evidence, counts, evidence_bad = _evidence_column(column["evidence"]) if "evidence" in column else (["[]"] * count, [0] * count, set())
+        utcs, days, moments_bad = self.moments.column(texts)
+        bad |= measured_bad | evidence_bad | moments_bad
+        facts = self.day_and_road(bad, behaviours, plates, kinds, days, place["road_type"], place["road_class"], place["speed_limit_kmh"])
+        out = list(map(_new, repeat(Canonical), zip(
+            ids, sources, devices, utcs, days, place["region"], _floats(place["lon"]), _floats(place["lat"]), place["road"],
+            place["stretch"], plates, kinds, behaviours, measured, facts, evidence, counts, strict=True,
+        )))
+        for i in bad:
+            out[i] = None
+        return out
+
+    @staticmethod
+    def places(places: Sequence[Any]) -> tuple[dict[str, Sequence[Any]], set[int]]:
+        """The place fields a column at a time, and the positions of places that are not valid."""
+        found = _same_keys(places)
+        if found is not None:  # as a rule: all places alike
+            nothing = (None,) * len(places)
+            fields = {name: found.get(name, nothing) for name in PLACE_FIELDS}
+            bad: set[int] = set() if found.keys() <= PLACE_FIELDS else set(range(len(places)))
+        else:
+            bad = {i for i, place in enumerate(places) if type(place) is not dict or not place.keys() <= PLACE_FIELDS}
+            places = [{} if type(place) is not dict else place for place in places]
+            fields = {name: list(map(dict.get, places, repeat(name))) for name in PLACE_FIELDS}
+        bad |= _REGION.bad(fields["region"]) | _sized(fields["road"], 0, 64, optional=True) | _sized(fields["stretch"], 0, 64, optional=True)
+        bad |= _not_in(fields["road_type"], _ROAD_TYPES) | _not_in(fields["road_class"], _ROAD_CLASSES)
+        bad |= _numbers(fields["lon"], 73, 136, _FLOAT_OR_INT) | _numbers(fields["lat"], 3, 54, _FLOAT_OR_INT)
+        bad |= _numbers(fields["speed_limit_kmh"], 1, 150, _INT)
+        return fields, bad
+
+    def day_and_road(self, bad: set[int], behaviours: Sequence[Any], plates: Sequence[Any], kinds: Sequence[Any], days: Sequence[Any], *road: Sequence[Any]) -> list[Any]:
+        """Marks bad the records whose behaviour is not in the catalogue or whose plate fits no format of its
+        type on their day; returns each road-facts text (None where bad).
+
+        Looks only at the records not yet bad (their values have the types these checks need), each
+        distinct (behaviour, day), (plate type, day) and road once, then a column at a time."""
+        count = len(plates)
+        good = [i for i in range(count) if i not in bad] if bad else None
+        if good is not None:
+            behaviours, plates, kinds, days = ([column[i] for i in good] for column in (behaviours, plates, kinds, days))
+            road = tuple([column[i] for i in good] for column in road)
+        pairs = list(zip(behaviours, days, strict=True))
+        allowed = self.allowed
+        for behaviour, day in set(pairs) - allowed:
+            if behaviour in self.catalogue(day):
+                allowed.add((behaviour, day))
+        keys = list(zip(kinds, days, strict=True))
+        for kind, day in set(keys) - self.matchers.keys():
+            self.matchers[kind, day] = self.matcher(kind, day)
+        fits = list(map(call, map(self.matchers.__getitem__, keys), plates))
+        roads = list(zip(*road, strict=True))
+        for key in set(roads) - self.facts.keys():
+            self.facts[key] = encode(road_facts_of(*key))
+        texts = list(map(self.facts.__getitem__, roads))
+        failed = []
+        if None in fits or False in fits or not allowed.issuperset(pairs):
+            failed = [i for i, (fit, pair) in enumerate(zip(fits, pairs, strict=True)) if not fit or pair not in allowed]
+        if good is None:
+            bad.update(failed)
+            return texts
+        bad.update(good[i] for i in failed)
+        out: list[Any] = [None] * count
+        for i, text in zip(good, texts, strict=True):
+            out[i] = text
+        return out
+
+    def matcher(self, kind: str, day: date) -> Callable[[str], Any]:
+        """A function of a plate whose result is true exactly when the plate has one of the formats of its
+        type in force on `day` (`PlateType.matches(plate, day)`): the `fullmatch` of those formats, each
+        type's formats read once (the model's private attributes cost a slow look-up on every access)."""
+        entry = self.plate_types[kind]
+        formats = self.formats.get(kind)
+        if formats is None:
+            formats = self.formats[kind] = (entry._undated, entry._dated) if entry._any is not None else None
+        if formats is None:  # not compiled: matches() raises the loader's error
+            return lambda plate: entry.matches(plate, day)
+        undated, dated = formats
+        patterns = [undated] if undated is not None else []
+        patterns += [rx for start, end, rx in dated if _in_force(start, end, day)]
+        if len(patterns) == 1:
+            return patterns[0].fullmatch
+        # none in force matches nothing; several: any of them (re's own cache keeps the union compiled)
+        return re.compile("|".join(f"(?:{rx.pattern})" for rx in patterns) or "(?!)").fullmatch
+
+    def catalogue(self, day: date) -> Collection[str]:
+        found = self.catalogues.get(day)
+        if found is None:
+            found = self.catalogues[day] = self.behaviours_on(day)
+        return found
+
+
+def _devices(sources: Sequence[Any], devices: Sequence[Any]) -> set[int]:
+    """The positions whose device_id is not None or a text of at most 32 characters, or is missing or empty
+    where the source is a device."""
+    if set(map(type, devices)) == _STR and max(map(len, devices)) <= 32 and "" not in devices:
+        return set()
+    return {
+        i for i, (source, device_id) in enumerate(zip(sources, devices, strict=True))
+        if not ((device_id is None or (type(device_id) is str and len(device_id) <= 32)) and (device_id or source not in DEVICE_SOURCES))
+    }
