@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -69,6 +69,7 @@ def default_calendar() -> HolidayCalendar:
     return parse_calendar(yaml.safe_load(HOLIDAYS_FILE.read_text(encoding="utf-8")))
 
 
+@lru_cache(maxsize=4096)  # pure (the calendar is frozen); each batch of captures asks for the same few days
 def add_working_days(start: date, n: int, calendar: HolidayCalendar) -> date:
     """The n-th working day after `start` (start itself not counted); n >= 0."""
     if n < 0:

@@ -1,7 +1,7 @@
 """抓拍快速校验 — a batch of captures checked in one pass, in the form each valid one is stored.
 
 The per-record model (`service.validate_capture`: pydantic, plate format, behaviour catalogue) stays
-the single source of truth. `check_batch` proves, in one pass over the Python objects, which records
+the single source of truth. `check_batch` proves, a column of the batch at a time, which records
 are in the common, canonical shape: exact JSON types, ASCII codes, plates already normalised,
 timestamps in the plain ISO 8601 form with an offset. For each such record it returns exactly what the
 model would have made of it (`Canonical`); for every other record it returns None, and the caller sends
@@ -128,9 +128,10 @@ def from_model(capture: Any) -> Canonical:
 #
 # A batch is checked a column at a time: each check passes over a whole column in C (the types of its
 # values as a set, one regular-expression match over its texts joined by newlines, min and max of its
-# numbers) and looks at the values one by one only where that pass fails, to find which ones. Only what
-# depends on each record's own day (the plate formats and the behaviour catalogue in force) is looked at
-# record by record, through caches.
+# numbers) and looks at the values one by one only where that pass fails, to find which ones. What
+# depends on a record's day (the plate formats and the behaviour catalogue in force) is worked out once
+# per distinct (plate type, day) and (behaviour, day) and then applied a column at a time; so are the
+# JSON texts, once per distinct content. Every record the pass is not certain of goes to the model.
 
 _STR = frozenset((str,))
 _STR_OR_NONE = frozenset((str, type(None)))
