@@ -158,6 +158,9 @@ def test_oversight_pages_in_chinese_for_their_roles(client, accounts, decisions)
     page = client.get("/oversight/consistency")
     assert page.status_code == 200 and "同案不同罚" in page.text and "车辆故障临时停靠" in page.text and "25.0%" in page.text
     assert "不按交通信号灯指示通行（闯红灯）" in page.text and "罚款100元，记6分" in page.text and "不涉及驾驶证" in page.text
+    # officers by name, as staff know each other (the API keeps the user names)
+    officer = accounts["officer"]["display_name"]
+    assert f"<td>{officer}</td>" in page.text and f"承办：{officer}（" in page.text and "<td>officer</td>" not in page.text
     page = client.get("/oversight/disclosure")
     assert page.status_code == 200 and decisions["uscc"] in page.text and "公示期限" in page.text
     assert 'href="/oversight/leniency"' in page.text

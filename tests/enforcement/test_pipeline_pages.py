@@ -54,6 +54,8 @@ def test_officer_reviews_on_the_page_and_issues_the_proposal(client, accounts, p
     version = re.search(r'name="version" value="(\d+)"', case_page.text).group(1)
     issued = client.post(f"/enforcement/cases/{case_id}/issue", data={"version": version, "mode": "proposal"})
     assert issued.status_code == 200 and "处罚决定 济公交决字" in issued.text and "行政复议" in issued.text
+    # the decision names the officer who issued it, not the login
+    assert f"签发：{accounts['officer']['display_name']}" in issued.text
     again = client.post(f"/enforcement/cases/{case_id}/issue", data={"version": version, "mode": "proposal"})
     assert again.status_code == 409 and "请刷新后重试" in again.text
 
@@ -75,10 +77,14 @@ def test_deviation_goes_to_the_legal_reviewer_page(client, accounts, pending):
     log_in(client, accounts["legal_reviewer"])
     approvals = client.get("/enforcement/approvals")
     assert approvals.status_code == 200 and "首次违法且已纠正" in approvals.text
+    assert f"<td>{accounts['officer']['display_name']}</td>" in approvals.text
     page = client.get(f"/enforcement/cases/{case_id}")
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
     done = client.post(f"/enforcement/cases/{case_id}/approval", data={"version": version, "decision": "approve", "note": "同意"})
     assert done.status_code == 200 and "没有待审核的决定" in done.text
+    decided = client.get(f"/enforcement/cases/{case_id}").text
+    officer, reviewer = accounts["officer"]["display_name"], accounts["legal_reviewer"]["display_name"]
+    assert f"首次违法且已纠正，情节轻微（{officer}）" in decided and f"签发：{officer}" in decided and f"法制审核：{reviewer}" in decided
 
 
 def test_wrong_roles_are_refused_on_the_enforcement_pages(client, tokens):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,6 +103,16 @@ def get_user(db: Database, username: str) -> Actor | None:
     with db.transaction() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username))
         return actor_of(user) if user else None
+
+
+def display_names(db: Database, usernames: Iterable[str | None]) -> dict[str, str]:
+    """姓名 — the display name of each of these accounts that has one (staff pages name people, not logins)."""
+    wanted = sorted({name for name in usernames if name})
+    if not wanted:
+        return {}
+    with db.transaction() as session:
+        rows = session.execute(select(UserRow.username, UserRow.display_name).where(UserRow.username.in_(wanted)))
+        return {username: name for username, name in rows if name}
 
 
 def cli_actor(db: Database, username: str) -> Actor:

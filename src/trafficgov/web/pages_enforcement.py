@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
+from trafficgov.accounts.service import display_names
 from trafficgov.enforcement import drivers, procedure_service, service
 from trafficgov.enforcement.admissibility import erase_reasons
 from trafficgov.errors import Conflict, FieldError
@@ -75,12 +76,14 @@ def reject(
 
 def _case_page(request: Request, actor: Actor, case_id: int, status_code: int = 200, **context):
     case = service.get_case(_db(request), actor, case_id)
+    staff = display_names(_db(request), (case.issued_by, case.reviewed_by, case.requested_by))
     return render(
         request,
         "enforcement_case.html",
         actor,
         status_code=status_code,
         case=case,
+        staff=staff,
         outcomes=OUTCOME_ZH,
         procedures=PROCEDURE_ZH,
         may_issue=actor.role is Role.OFFICER and case.status in ("proposed", "manual"),
@@ -139,7 +142,9 @@ def approval(
 
 @router.get("/enforcement/approvals", response_class=HTMLResponse)
 def approvals_page(request: Request, actor: Actor = Depends(require(Role.LEGAL_REVIEWER, page=True))):
-    return render(request, "enforcement_approvals.html", actor, cases=service.list_approvals(_db(request), actor), outcomes=OUTCOME_ZH)
+    cases = service.list_approvals(_db(request), actor)
+    staff = display_names(_db(request), (c.requested_by for c in cases))
+    return render(request, "enforcement_approvals.html", actor, cases=cases, staff=staff, outcomes=OUTCOME_ZH)
 
 
 def _mine_page(request: Request, actor: Actor, status_code: int = 200, **context):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
+from trafficgov.accounts.service import display_names
 from trafficgov.enforcement import oversight as ov
 from trafficgov.enforcement import oversight_service as svc
 from trafficgov.enforcement.oversight import OUTCOME_ZH
@@ -34,7 +35,8 @@ def _db(request: Request):
 @router.get("/oversight/consistency", response_class=HTMLResponse)
 def consistency_page(request: Request, actor: Actor = Depends(require(Role.SUPERVISOR, Role.LEGAL_REVIEWER, page=True))):
     report = svc.consistency_report(_db(request), actor)
-    return render(request, "oversight_consistency.html", actor, report=report, outcomes=OUTCOME_ZH, licence_actions=ov.LICENCE_ACTION_ZH, penalty_zh=ov.penalty_zh)
+    staff = display_names(_db(request), [r.key for r in report.by_officer] + [d.officer for p in report.pairs for d in (p.usual, p.other)])
+    return render(request, "oversight_consistency.html", actor, report=report, staff=staff, outcomes=OUTCOME_ZH, licence_actions=ov.LICENCE_ACTION_ZH, penalty_zh=ov.penalty_zh)
 
 
 def _disclosure_page(request: Request, actor: Actor, status: str | None = None, status_code: int = 200, **context):
