@@ -205,6 +205,13 @@ def test_simple_procedure_needs_no_notice(client, tokens, accounts, case_of_citi
     _log_in(client, accounts["citizen"])
     page = client.get(f"/me/violations/{case['id']}").text  # told orally when handled (ProcReg Art. 44), not "not yet told"
     assert "简易程序无须书面告知" in page and "第四十四条" in page and "尚未告知" not in page
+    assert "不按交通信号灯指示通行（闯红灯）" in page and "待处理" in page and "s3://evidence/proc-1.jpg" in page  # what the case is
+    issued = client.post(f"/api/v1/cases/{case['id']}/issue", json={"version": case["version"]}, headers=officer)
+    assert issued.status_code == 200, issued.text
+    decision = issued.json()
+    page = client.get(f"/me/violations/{case['id']}").text  # and, once decided, the decision with its reasons and the routes of appeal
+    assert f"决定书 {decision['decision_number']}：罚款，罚款 {decision['decision']['fine_yuan']} 元，记 6 分。" in page
+    assert decision["decision"]["explanation_zh"] in page and "行政复议" in page and "行政诉讼" in page and "已处理" in page
 
 
 def test_citizen_objects_online_and_sees_the_answer(client, tokens, case_of_citizen):

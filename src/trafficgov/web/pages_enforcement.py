@@ -14,13 +14,13 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.accounts.service import display_names
 from trafficgov.enforcement import drivers, procedure_service, service
 from trafficgov.enforcement.admissibility import erase_reasons
+from trafficgov.enforcement.decide import OUTCOME_ZH
 from trafficgov.errors import Conflict, FieldError
 from trafficgov.web.pages_common import PageRoute, render, status_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 CASE_READERS = (Role.OFFICER, Role.LEGAL_REVIEWER, Role.SUPERVISOR)
-OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处驾驶证处罚", "referral": "移送追究刑事责任"}
 PROCEDURE_ZH = {"simple": "简易程序", "general": "普通程序"}
 CaptureKey = Annotated[str, Path(max_length=64)]
 CaseKey = Annotated[int, Path(ge=1, le=2**31 - 1)]

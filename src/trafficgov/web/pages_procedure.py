@@ -19,6 +19,8 @@ from trafficgov.accounts.guard import require
 from trafficgov.accounts.model import Actor, Role
 from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement import procedure_service as ps
+from trafficgov.enforcement import service
+from trafficgov.enforcement.decide import OUTCOME_ZH
 from trafficgov.enforcement.service import Conflict
 from trafficgov.errors import FieldError
 from trafficgov.web.pages_common import BEIJING, PageRoute, render, status_of
@@ -39,9 +41,12 @@ def _db(request: Request):
 
 def _procedure_page(request: Request, actor: Actor, case_id: int, status_code: int = 200, **context):
     view = ps.get_procedure(_db(request), actor, case_id)
+    party = actor.role in PARTIES
+    # the party's own page also says what the case is and what was decided (staff have the case page for it)
+    case = service.get_case(_db(request), actor, case_id) if party else None
     return render(
-        request, "procedure_case.html", actor, status_code=status_code, view=view, may_act=actor.role is Role.OFFICER, may_record=actor.role in ACTORS,
-        party=actor.role in PARTIES, may_decide=actor.role in STAFF, relief=proc.procedure_rules().at(datetime.now(BEIJING).date()).payment_relief, **context,
+        request, "procedure_case.html", actor, status_code=status_code, view=view, case=case, outcomes=OUTCOME_ZH, may_act=actor.role is Role.OFFICER,
+        may_record=actor.role in ACTORS, party=party, may_decide=actor.role in STAFF, relief=proc.procedure_rules().at(datetime.now(BEIJING).date()).payment_relief, **context,
     )
 
 
