@@ -206,6 +206,7 @@ def test_simple_procedure_needs_no_notice(client, tokens, accounts, case_of_citi
     page = client.get(f"/me/violations/{case['id']}").text  # told orally when handled (ProcReg Art. 44), not "not yet told"
     assert "简易程序无须书面告知" in page and "第四十四条" in page and "尚未告知" not in page
     assert "不按交通信号灯指示通行（闯红灯）" in page and "待处理" in page and "s3://evidence/proc-1.jpg" in page  # what the case is
+    assert "依据：《道路交通安全违法行为处理程序规定》第五十二条" in page
     issued = client.post(f"/api/v1/cases/{case['id']}/issue", json={"version": case["version"]}, headers=officer)
     assert issued.status_code == 200, issued.text
     decision = issued.json()
@@ -258,3 +259,16 @@ def test_pages_notice_statement_objection_and_answer(client, tokens, accounts, f
     assert client.post(f"/enforcement/submissions/{first}/answer", data={"answer": "经复核予以采纳", "accepted": "yes"}).status_code == 200
     _log_in(client, accounts["citizen"])
     assert "经复核予以采纳" in client.get(f"/me/violations/{case['id']}").text
+
+
+@pytest.mark.parametrize(
+    ("basis", "cited"),
+    [
+        ("行政处罚法 第四十四条", "《行政处罚法》第四十四条"),
+        ("道路交通安全违法行为处理程序规定 第五十二条", "《道路交通安全违法行为处理程序规定》第五十二条"),
+        ("道路交通安全法 第九十条 第一款", "《道路交通安全法》第九十条 第一款"),
+        ("《道路交通安全法》第九十条", "《道路交通安全法》第九十条"),  # already a citation: as it is
+    ],
+)
+def test_a_legal_basis_of_the_rule_files_is_cited_with_its_document_in_brackets(basis, cited):
+    assert proc.cite(basis) == cited

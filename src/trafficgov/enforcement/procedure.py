@@ -181,10 +181,16 @@ def heavier_than(decision: dict[str, Any], notified: dict[str, Any]) -> bool:
     )
 
 
+def cite(basis: str) -> str:
+    """A legal basis as the rule files write it ("行政处罚法 第四十四条") as a text cites it (《行政处罚法》第四十四条)."""
+    document, _, article = basis.partition(" ")
+    return f"《{document}》{article}" if article else basis
+
+
 def notice_text_zh(decision: dict[str, Any], facts_zh: str, req: Requirements, due: date) -> str:
     """告知书正文 — facts, grounds, the intended penalty and the party's rights (APL Art. 44)."""
     parts = [f"经查，{facts_zh}。"]
-    basis = "、".join(f"《{b.split(' ')[0]}》{b.split(' ')[1]}" if " " in b else b for b in decision.get("legal_basis") or [])
+    basis = "、".join(map(cite, decision.get("legal_basis") or []))
     if basis:
         parts.append(f"依据{basis}，")
     penalty = []

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from trafficgov.accounts.guard import actor_from_request
 from trafficgov.accounts.model import LABELS_ZH, Actor, Role
 from trafficgov.accounts.policy import role_policy
+from trafficgov.enforcement.procedure import cite
 from trafficgov.registry.codetables import code_tables
 from trafficgov.registry.masking import mask_id_number, mask_phone
 
@@ -157,6 +158,7 @@ def install_globals(request: Request) -> None:
             set_label=set_label,
             plate_color=plate_color,
         )
+        env.filters["cite"] = cite
 
 
 def render(
