@@ -554,11 +554,13 @@ def test_an_officer_erases_one_capture_and_issues_the_proposal_for_another(epage
 
     row = epage.locator(f"#capture-{erased}")
     reason = row.get_by_label("消除情形")
-    row.get_by_role("button", name="消除").click()  # no reason chosen: the browser does not send the form
+    assert not reason.is_visible()  # erasing is the exception: its form opens on demand
+    row.get_by_text("不予立案…").click()
+    row.get_by_role("button", name="消除", exact=True).click()  # no reason chosen: the browser does not send the form
     assert reason.evaluate("e => e.validity.valueMissing") and epage.locator(f"#capture-{erased}").is_visible()
     reason.select_option("plate_misread")
     with epage.expect_navigation():
-        row.get_by_role("button", name="消除").click()
+        row.get_by_role("button", name="消除", exact=True).click()
     assert epage.locator(f"#capture-{erased}").count() == 0
 
     with epage.expect_navigation():
