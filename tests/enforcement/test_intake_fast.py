@@ -296,3 +296,28 @@ def test_the_driver_path_reads_the_same_device_rows_as_the_orm(sqlite_database):
         assert tuple(got[key]) == tuple(row)
         assert [type(v) for v in got[key]] == [type(v) for v in row]  # dates as dates, booleans as booleans
         assert service._device(got[key]) == service._device(row)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        record("bad id"),
+        record("bad-plate", plate_number="鲁a12345"),
+        record("bad-moment", captured_at="2026-06-20T08:15:00+0800"),
+        record("bad-place", place={"region": "370102", "lon": "117.0"}),
+        record("bad-evidence", evidence=[{"uri": "a", "sha256": "XYZ"}]),
+        record("bad-measure", measurements={"speed_kmh": "80"}),
+        record("other-keys", colour="red"),
+        "not an object",
+    ],
+    ids=["capture_id", "plate", "moment", "place", "evidence", "measurements", "keys", "not-an-object"],
+)
+def test_one_uncertain_record_leaves_the_others_of_its_batch_on_the_fast_path(bad):
+    """A column pass that fails looks at the values one by one: only the uncertain record goes to the model."""
+    batch = [record(f"ok-{i}", captured_at=f"2026-06-2{i}T08:15:00+08:00") for i in range(3)]
+    batch.insert(1, bad)
+    got = fast(copy.deepcopy(batch))
+    assert [g is not None for g in got] == [True, False, True, True]
+    for raw, row in zip(batch, got, strict=True):
+        if row is not None:
+            assert row == by_model(copy.deepcopy(raw), {})
