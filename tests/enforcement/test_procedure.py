@@ -268,6 +268,7 @@ def test_pages_notice_statement_objection_and_answer(client, tokens, accounts, f
         ("道路交通安全违法行为处理程序规定 第五十二条", "《道路交通安全违法行为处理程序规定》第五十二条"),
         ("道路交通安全法 第九十条 第一款", "《道路交通安全法》第九十条 第一款"),
         ("《道路交通安全法》第九十条", "《道路交通安全法》第九十条"),  # already a citation: as it is
+        ("《道路交通安全法》第九十条 第一款", "《道路交通安全法》第九十条 第一款"),
     ],
 )
 def test_a_legal_basis_of_the_rule_files_is_cited_with_its_document_in_brackets(basis, cited):

@@ -184,7 +184,7 @@ def heavier_than(decision: dict[str, Any], notified: dict[str, Any]) -> bool:
 def cite(basis: str) -> str:
     """A legal basis as the rule files write it ("行政处罚法 第四十四条") as a text cites it (《行政处罚法》第四十四条)."""
     document, _, article = basis.partition(" ")
-    return f"《{document}》{article}" if article else basis
+    return f"《{document}》{article}" if article and not basis.startswith("《") else basis
 
 
 def notice_text_zh(decision: dict[str, Any], facts_zh: str, req: Requirements, due: date) -> str:
