@@ -24,7 +24,7 @@ from trafficgov.rules.schema import Band, Discretion, Leniency, LeniencyItem, Po
 
 OUTCOME_RANK = {"no_penalty": 0, "warning": 1, "fine": 2, "fine_and_licence": 3, "referral": 4}
 LICENCE_RANK = {"none": 0, "suspend": 1, "revoke": 2}
-OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处驾驶证处罚", "referral": "移送追究刑事责任"}
+OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处暂扣或吊销驾驶证", "referral": "移送追究刑事责任"}
 PARTY_COUNTS = {"driver": {"driver", "both"}, "vehicle": {"vehicle", "both"}, "both": {"driver", "vehicle", "both"}}
 
 # Order 163's key vehicles and the other groups, from the case's category. Numbers win over the

@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from trafficgov.enforcement.calendar import CalendarNotCovered, HolidayCalendar, add_working_days
+from trafficgov.enforcement.decide import OUTCOME_ZH
 from trafficgov.errors import FieldError
 from trafficgov.registry.identifiers import validate_uscc
 
 BEIJING = timezone(timedelta(hours=8))
-OUTCOME_ZH = {"no_penalty": "不予处罚", "warning": "警告", "fine": "罚款", "fine_and_licence": "罚款并处暂扣或吊销驾驶证", "referral": "移送追究刑事责任"}
 LICENCE_ZH = {"suspend": "暂扣机动车驾驶证", "revoke": "吊销机动车驾驶证"}
 LICENCE_ACTION_ZH = {"none": "不涉及驾驶证", **LICENCE_ZH}
 PENALTIES = ("warning", "fine", "fine_and_licence")  # 不予处罚 and referral are not administrative penalties

@@ -16,7 +16,7 @@ from trafficgov.accounts.model import Actor, Role
 from trafficgov.accounts.service import display_names
 from trafficgov.enforcement import oversight as ov
 from trafficgov.enforcement import oversight_service as svc
-from trafficgov.enforcement.oversight import OUTCOME_ZH
+from trafficgov.enforcement.decide import OUTCOME_ZH
 from trafficgov.enforcement.service import BEIJING
 from trafficgov.errors import FieldError
 from trafficgov.web.pages_common import PageRoute, render
