@@ -163,6 +163,7 @@ def test_oversight_pages_in_chinese_for_their_roles(client, accounts, decisions)
     assert f"<td>{officer}</td>" in page.text and f"承办：{officer}（" in page.text and "<td>officer</td>" not in page.text
     page = client.get("/oversight/disclosure")
     assert page.status_code == 200 and decisions["uscc"] in page.text and "公示期限" in page.text
+    assert "<div class=\"small muted\">依据：" in page.text and "处罚事由 · 处罚依据" in page.text  # every field of facts.md §6, grouped
     assert 'href="/oversight/leniency"' in page.text
     log_in(client, accounts["legal_reviewer"])
     page = client.get("/oversight/leniency?window_days=30")
