@@ -14,17 +14,17 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import yaml
 
 from trafficgov.enforcement.calendar import CalendarNotCovered, HolidayCalendar, add_working_days
 from trafficgov.enforcement.decide import OUTCOME_ZH
+from trafficgov.enforcement.intake import local_day
 from trafficgov.errors import FieldError
 from trafficgov.registry.identifiers import validate_uscc
 
-BEIJING = timezone(timedelta(hours=8))
 LICENCE_ZH = {"suspend": "暂扣机动车驾驶证", "revoke": "吊销机动车驾驶证"}
 LICENCE_ACTION_ZH = {"none": "不涉及驾驶证", **LICENCE_ZH}
 PENALTIES = ("warning", "fine", "fine_and_licence")  # 不予处罚 and referral are not administrative penalties
@@ -430,11 +430,6 @@ class AccidentRecord:
     drivers: frozenset[str]
 
 
-def _day(moment: datetime) -> date:
-    """The day of a moment in Beijing time, whatever offset it was given in (the store keeps UTC)."""
-    return moment.astimezone(BEIJING).date()
-
-
 def plate_key(plate_type: str | None, plate_number: str | None) -> str | None:
     return f"{plate_type or ''}:{plate_number}" if plate_number else None
 
@@ -596,7 +591,7 @@ def evaluate_leniency(
     labels = labels or {}
     excluded_set = set(excluded)
     window = timedelta(days=window_days)
-    counted = [v for v in violations if _day(v.occurred_at) + window <= as_of]
+    counted = [v for v in violations if local_day(v.occurred_at) + window <= as_of]  # Beijing days, whatever the offset (the store keeps UTC)
     accidents = list(accidents)
     acc_index: dict[str, list[datetime]] = defaultdict(list)
     for a in accidents:
@@ -636,7 +631,7 @@ def evaluate_leniency(
     for s in stats.values():
         _recommend(s, excluded_set, thresholds, add_limit)
     ordered = sorted(stats.values(), key=lambda s: (not s.on_list, s.recommendation not in ("add", "remove"), -s.frequency, s.behaviour))
-    period_from = min((_day(v.occurred_at) for v in counted), default=None)
+    period_from = min((local_day(v.occurred_at) for v in counted), default=None)
     return LeniencyReport(list_id, list_outcome, window_days, period_from, as_of - window, len(accidents), len(counted), ordered)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ from trafficgov.enforcement import intake
 from trafficgov.enforcement import procedure as proc
 from trafficgov.enforcement.calendar import CalendarNotCovered, add_days, default_calendar
 from trafficgov.enforcement.decide import DecisionError, decide
+from trafficgov.enforcement.intake import BEIJING, local_day
 from trafficgov.enforcement.model import Case, Measured, PriorViolation, Road, Vehicle
 from trafficgov.enforcement.oversight import penalty_words
 from trafficgov.enforcement.store import CaptureRow, CaseRow, CounterRow, DeviceRow, NoticeRow, SubmissionRow
@@ -42,7 +43,6 @@ from trafficgov.rules.loader import default_rulebook
 from trafficgov.store.db import Database
 from trafficgov.store.driver import DriverSession
 
-BEIJING = timezone(timedelta(hours=8))
 MAX_BATCH = 1000
 REVIEWERS = (Role.OFFICER,)
 CASE_STATUS_ZH = {
@@ -223,10 +223,6 @@ class RejectRequest(_In):
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
 
 
 def _due(start: datetime, limit: adm.TimeLimit) -> date | None:
@@ -1056,7 +1052,7 @@ def deviated_decision(proposal: dict[str, Any] | None, deviation: Deviation, rea
         if outcome == "fine":
             decision.update(licence_action="none", licence_months=None)
         elif decision.get("licence_action", "none") == "none":
-            raise FieldError("deviation.outcome", "裁量建议无暂扣或吊销驾驶证，不能改为罚款并处驾驶证处罚", "the proposal has no licence measure to add to the fine")
+            raise FieldError("deviation.outcome", "裁量建议无暂扣或吊销驾驶证，不能改为“罚款并处暂扣或吊销驾驶证”", "the proposal has no licence measure to add to the fine")
     else:
         if deviation.points:
             raise FieldError("deviation.points", "警告或不予处罚不记分（《道路交通安全违法行为记分管理办法》第二十八条）", "a warning or no penalty carries no points (Order 163 Art. 28)")
